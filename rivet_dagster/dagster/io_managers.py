@@ -1,0 +1,137 @@
+"""Destinations as Dagster IO managers.
+
+The IO manager owns all destination I/O: the asset asks it for a `Destination` to stream
+parts into (staging, rotation, atomic publish, manifest), and downstream assets get a
+`pyarrow.dataset.Dataset` over the committed parts from `load_input`. Swapping where exports
+land per environment is binding another IO manager under the same key, as Dagster users
+expect. One subclass per store: the base knows manifests, the subclass knows the filesystem.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dagster as dg
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from rivet_dagster.config.destination import DestinationConfig
+from rivet_dagster.destinations import (
+    Destination, LocalDestination, StdoutDestination, create_destination, expand_placeholders,
+)
+from rivet_dagster.destinations.manifest import SUCCESS, Manifest, success_body
+from rivet_dagster.errors import RivetDestinationError
+
+MANIFEST_KEY = "rivet/manifest"
+
+
+class RivetIOManagerBase(dg.ConfigurableIOManager):
+    """Shared behaviour: hand out destinations, load committed parts as a Dataset."""
+
+    def destination_for(self, config: DestinationConfig, export: str,
+                        run_id: str | None = None) -> Destination:
+        raise NotImplementedError
+
+    def filesystem(self) -> pafs.FileSystem:
+        raise NotImplementedError
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is not None:
+            raise TypeError(
+                f"{type(self).__name__}: rivet assets write their files themselves and return a "
+                f"MaterializeResult; got a {type(obj).__name__} for {context.asset_key}")
+
+    def load_input(self, context: dg.InputContext) -> ds.Dataset:
+        key = context.asset_key
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        metadata = _latest_metadata(context.instance, key, partition)
+        uri = metadata.get(MANIFEST_KEY)
+        if uri is None:
+            what = f"{key.to_user_string()}" + (f" partition {partition}" if partition else "")
+            raise RivetDestinationError(
+                f"{what} has no committed materialization with files to load; materialize it first")
+        return self.load_manifest_dataset(str(uri))
+
+    def load_manifest_dataset(self, manifest_uri: str) -> ds.Dataset:
+        """A Dataset over exactly the parts listed in a committed manifest."""
+        fs = self.filesystem()
+        folder = manifest_uri.rsplit("/", 1)[0]
+        data = _read(fs, manifest_uri)
+        if data is None or _read(fs, f"{folder}/{SUCCESS}") != success_body(data):
+            raise RivetDestinationError(
+                f"manifest {manifest_uri} is missing or not vouched for by {SUCCESS}; "
+                "the files at the destination were changed or removed after the export")
+        manifest = Manifest.from_bytes(data)
+        paths = [f"{folder}/{p.path}" for p in manifest.parts]
+        fmt = ds.ParquetFileFormat() if manifest.format == "parquet" else ds.CsvFileFormat()
+        if not paths:
+            return ds.dataset([], format=fmt, filesystem=fs)
+        return ds.dataset(paths, format=fmt, filesystem=fs)
+
+
+class RivetLocalIOManager(RivetIOManagerBase):
+    """Local disk. `base_path` overrides every export's `destination.path` when set."""
+
+    base_path: str | None = None
+
+    def destination_for(self, config: DestinationConfig, export: str,
+                        run_id: str | None = None) -> Destination:
+        if self.base_path:
+            return LocalDestination(expand_placeholders(self.base_path, export, run_id))
+        if config.type != "local":
+            raise RivetDestinationError(
+                f"RivetLocalIOManager cannot write a '{config.type}' destination without base_path",
+                export=export, field="destination.type")
+        return create_destination(config, export, run_id)
+
+    def filesystem(self) -> pafs.FileSystem:
+        return pafs.LocalFileSystem()
+
+
+class RivetStdoutIOManager(RivetIOManagerBase):
+    """Streams rows to the step's stdout (captured in the run's compute logs)."""
+
+    def destination_for(self, config: DestinationConfig, export: str,
+                        run_id: str | None = None) -> Destination:
+        return StdoutDestination()
+
+    def load_input(self, context: dg.InputContext) -> ds.Dataset:
+        raise RivetDestinationError(
+            f"{context.asset_key.to_user_string()} writes to stdout, which keeps no files; "
+            "use a local (or object store) destination to read it downstream")
+
+
+IO_MANAGER_KEYS = {"local": "rivet_local_io_manager", "stdout": "rivet_stdout_io_manager"}
+
+
+def default_io_managers(kinds: set[str]) -> dict[str, RivetIOManagerBase]:
+    managers: dict[str, RivetIOManagerBase] = {}
+    if "local" in kinds:
+        managers[IO_MANAGER_KEYS["local"]] = RivetLocalIOManager()
+    if "stdout" in kinds:
+        managers[IO_MANAGER_KEYS["stdout"]] = RivetStdoutIOManager()
+    return managers
+
+
+def _latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey,
+                     partition: str | None) -> dict[str, Any]:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None),
+        limit=1).records
+    if not records or records[0].asset_materialization is None:
+        return {}
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+def _read(fs: pafs.FileSystem, path: str) -> bytes | None:
+    try:
+        with fs.open_input_stream(path) as f:
+            return f.read()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+def manifest_json(uri: str, fs: pafs.FileSystem) -> dict[str, Any]:
+    data = _read(fs, uri)
+    return json.loads(data) if data else {}

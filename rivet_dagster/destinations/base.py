@@ -1,0 +1,109 @@
+"""The Destination protocol and the pieces every store shares.
+
+A destination stores parts and manifests under `<base>/<export>/<slot>/`. A part is written
+through a `PartHandle` (hashing every byte on the way) and becomes visible under its final
+name only at `publish()`: a rename on local disk, the completed upload on object stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+import pyarrow.fs as pafs
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """A published part: path relative to its manifest's folder, rows, bytes, content hash."""
+
+    path: str
+    rows: int
+    bytes: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "rows": self.rows, "bytes": self.bytes,
+                "sha256": self.sha256}
+
+
+class HashingSink:
+    """A write-only binary file that hashes and counts what passes through it.
+
+    pyarrow writers accept any object with write/tell/flush/close, so the content hash of
+    a part costs no second read of the file.
+    """
+
+    def __init__(self, inner: BinaryIO):
+        self._inner = inner
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._hash.update(view)
+        self._inner.write(view)
+        self._size += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self._size
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True  # the PartHandle closes the inner file (after fsync where it can)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+class PartHandle(Protocol):
+    sink: HashingSink
+
+    def publish(self, rows: int) -> PartInfo:
+        """Make the part durable and visible under its final name."""
+        ...
+
+    def abort(self) -> None:
+        """Drop a part that will not be published (best effort)."""
+        ...
+
+
+class Destination(Protocol):
+    """Where parts and manifests go. `rel` paths are relative to the destination's base."""
+
+    kind: str
+    keeps_files: bool  # False for stdout: nothing to list, read back or manifest
+
+    def uri(self, rel: str = "") -> str: ...
+
+    def open_part(self, rel_dir: str, name: str) -> PartHandle: ...
+
+    def write_bytes_atomic(self, rel_path: str, data: bytes) -> None: ...
+
+    def read_bytes(self, rel_path: str) -> bytes | None: ...
+
+    def list_dir(self, rel_dir: str) -> list[str]: ...
+
+    def remove_dir(self, rel_dir: str) -> None: ...
+
+    def filesystem(self) -> tuple[pafs.FileSystem, str]:
+        """A pyarrow filesystem and the base path in it, for reading datasets."""
+        ...

@@ -1,0 +1,209 @@
+"""One export run, Dagster-free: stream batches from a source into parts at a destination.
+
+Ordering (the guarantee everything else stands on): every part is durable under its final
+name before the manifest is written, and the manifest (with `_SUCCESS`) is written before
+`run_export` returns. The caller (the Dagster asset) records cursors and boundaries only
+after that. Part names depend only on the slot (never on wall-clock time or run id), and
+the slot's folder is cleared first, so a retry of the same slot overwrites a crashed
+attempt instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from rivet_dagster.config.export import ExportConfig
+from rivet_dagster.config.tuning_profiles import ResolvedTuning
+from rivet_dagster.destinations import Destination, Manifest, PartHandle, PartInfo, publish_manifest
+from rivet_dagster.destinations.manifest import schema_columns
+from rivet_dagster.engine.fault_injection import fault_point
+from rivet_dagster.engine.meta_columns import enrich_batch, enrich_schema
+from rivet_dagster.engine.process_memory import peak_rss_mb
+from rivet_dagster.errors import RivetError, RivetDestinationError
+from rivet_dagster.formats import Format, FormatWriter, create_format
+from rivet_dagster.sources.base import ReadRequest, Source
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 5.0
+
+BatchObserver = Callable[[pa.RecordBatch], None]
+
+
+@dataclass
+class ExportResult:
+    """What one run wrote; the Dagster face turns it into materialization metadata."""
+
+    export: str
+    slot: str
+    rows: int
+    parts: list[PartInfo]
+    schema: pa.Schema
+    manifest_uri: str | None
+    destination_uri: str
+    duration_s: float
+    peak_rss_mb: float
+    batches: int
+    skipped: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bytes(self) -> int:
+        return sum(p.bytes for p in self.parts)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.duration_s if self.duration_s > 0 else 0.0
+
+
+def build_request(export: ExportConfig, tuning: ResolvedTuning, sql: str | None = None,
+                  params: Sequence[Any] = ()) -> ReadRequest:
+    return ReadRequest(
+        sql=sql or export.base_query(), params=tuple(params), batch_size=tuning.batch_size,
+        column_overrides=export.column_overrides(),
+        statement_timeout_s=tuning.statement_timeout_s, lock_timeout_s=tuning.lock_timeout_s,
+        table=export.table, export=export.name)
+
+
+def run_export(
+    export: ExportConfig,
+    source: Source,
+    destination: Destination,
+    *,
+    tuning: ResolvedTuning,
+    slot: str,
+    run_id: str = "",
+    sql: str | None = None,
+    params: Sequence[Any] = (),
+    observe: BatchObserver | None = None,
+    manifest_extra: dict[str, Any] | None = None,
+    log: logging.Logger | Any = logger,
+) -> ExportResult:
+    """Export `export` into `<destination>/<export>/<slot>/` and publish its manifest.
+
+    `observe` sees every source batch (before meta columns), e.g. to track a cursor maximum.
+    """
+    started = time.monotonic()
+    fmt = create_format(export)
+    rel_dir = f"{export.name}/{slot}"
+    if destination.keeps_files:
+        destination.remove_dir(rel_dir)  # leftovers of a crashed attempt of this same slot
+    request = build_request(export, tuning, sql, params)
+    stream = source.open(request)
+    schema = enrich_schema(stream.schema, export.meta_columns)
+    fmt.check_schema(schema)
+    log.info(f"rivet: export '{export.name}' started: {source.engine} -> "
+             f"{destination.uri(rel_dir)} ({fmt.name}, batch_size {request.batch_size})")
+    writer = _PartWriter(export, fmt, destination, rel_dir, schema)
+    rows = batches = 0
+    last_log = time.monotonic()
+    try:
+        for batch in stream:
+            if observe is not None:
+                observe(batch)
+            writer.write(enrich_batch(batch, export.meta_columns, schema))
+            rows += batch.num_rows
+            batches += 1
+            now = time.monotonic()
+            if now - last_log >= PROGRESS_EVERY_S:
+                last_log = now
+                log.info(f"rivet: export '{export.name}': {rows:,} rows, {batches} batches, "
+                         f"{len(writer.parts) + 1} part(s), {rows / (now - started):,.0f} rows/s")
+            if tuning.throttle_ms:
+                time.sleep(tuning.throttle_ms / 1000)
+        fault_point("after_source_read")
+        skipped = rows == 0 and export.skip_empty
+        writer.finish(write_empty=not skipped)
+    except BaseException:
+        writer.abort()
+        stream.close()
+        raise
+    fault_point("after_file_write")
+    manifest_uri = None
+    if destination.keeps_files and not skipped:
+        manifest = Manifest(
+            export=export.name, slot=slot, run_id=run_id, format=fmt.name,
+            compression=export.effective_compression()[0] if fmt.name == "parquet" else "none",
+            row_count=rows, parts=writer.parts, columns=schema_columns(schema),
+            source_engine=source.engine,
+            finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+            extra=manifest_extra or {})
+        try:
+            manifest_uri = publish_manifest(destination, rel_dir, manifest)
+        except OSError as exc:
+            raise RivetDestinationError(f"cannot write the manifest: {exc}",
+                                        export=export.name, field="destination") from None
+    fault_point("after_manifest")
+    duration = time.monotonic() - started
+    result = ExportResult(
+        export=export.name, slot=slot, rows=rows, parts=writer.parts, schema=schema,
+        manifest_uri=manifest_uri, destination_uri=destination.uri(rel_dir),
+        duration_s=duration, peak_rss_mb=peak_rss_mb(), batches=batches, skipped=skipped)
+    log.info(f"rivet: export '{export.name}' finished: {rows:,} rows in {len(result.parts)} "
+             f"part(s), {result.bytes:,} bytes, {duration:.1f} s, {result.rows_per_s:,.0f} rows/s, "
+             f"peak RSS {result.peak_rss_mb:.0f} MiB")
+    return result
+
+
+class _PartWriter:
+    """Opens parts lazily, rotates at max_file_size, publishes each closed part."""
+
+    def __init__(self, export: ExportConfig, fmt: Format, destination: Destination,
+                 rel_dir: str, schema: pa.Schema):
+        self._export = export
+        self._fmt = fmt
+        self._destination = destination
+        self._rel_dir = rel_dir
+        self._schema = schema
+        self._handle: PartHandle | None = None
+        self._writer: FormatWriter | None = None
+        self._rows = 0
+        self.parts: list[PartInfo] = []
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None
+        self._writer.write_batch(batch)
+        self._rows += batch.num_rows
+        limit = self._export.max_file_size
+        if limit and self._writer.bytes_written >= limit:
+            self._close_part()
+
+    def _open(self) -> None:
+        name = f"part-{len(self.parts):05d}.{self._fmt.extension}"
+        self._handle = self._destination.open_part(self._rel_dir, name)
+        self._writer = self._fmt.open_writer(self._handle.sink, self._schema)  # type: ignore[arg-type]
+        self._rows = 0
+
+    def _close_part(self) -> None:
+        assert self._writer is not None and self._handle is not None
+        self._writer.close()
+        try:
+            self.parts.append(self._handle.publish(self._rows))
+        except OSError as exc:
+            raise RivetDestinationError(f"cannot publish a part: {exc}", export=self._export.name,
+                                        field="destination") from None
+        self._handle = self._writer = None
+        fault_point("after_part_written")
+
+    def finish(self, write_empty: bool) -> None:
+        """Close the open part; with no rows at all, write one typed empty part if asked."""
+        if self._writer is None and not self.parts and write_empty:
+            self._open()
+        if self._writer is not None:
+            self._close_part()
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            try:
+                self._handle.abort()
+            except (OSError, RivetError):
+                pass
+            self._handle = self._writer = None

@@ -1,0 +1,35 @@
+"""File formats behind one protocol. Imports nothing from Dagster."""
+
+from __future__ import annotations
+
+from rivet_dagster.config.export import ExportConfig
+from rivet_dagster.formats.base import Format, FormatWriter
+from rivet_dagster.formats.csv import CsvFormat
+from rivet_dagster.formats.parquet import ParquetFormat
+
+DEFAULT_ROW_GROUP_MB = 64
+
+
+def create_format(export: ExportConfig) -> Format:
+    """The registry: one line per format, configured from the export."""
+    if export.format == "csv":
+        return CsvFormat()
+    codec, level = export.effective_compression()
+    options = export.parquet
+    rows = 1_048_576
+    budget_mb = DEFAULT_ROW_GROUP_MB
+    if options is not None:
+        if options.row_group_strategy == "fixed_rows" and options.row_group_rows:
+            rows, budget_mb = options.row_group_rows, 1 << 20
+        else:
+            budget_mb = options.target_row_group_mb
+            if options.max_row_group_mb:
+                budget_mb = min(budget_mb, options.max_row_group_mb)
+    budget = budget_mb * 1024 * 1024
+    if export.max_file_size:
+        budget = min(budget, export.max_file_size)  # a row group never spans a rotation
+    return ParquetFormat(compression=codec, compression_level=level, row_group_rows=rows,
+                         row_group_bytes=budget)
+
+
+__all__ = ["CsvFormat", "Format", "FormatWriter", "ParquetFormat", "create_format"]

@@ -1,0 +1,65 @@
+"""The Source protocol: the one seam every database engine implements.
+
+A source turns a query into a stream of Arrow RecordBatches with a schema known before the
+first row (so an empty result still yields a typed, empty file). Implementations keep at
+most one batch in memory, run inside a read-only transaction with the session settings the
+export asks for (statement timeout, lock timeout, UTC), and restore the session afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from rivet_dagster.config.column_types import ColumnType
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """Everything a source needs to run one query.
+
+    `sql` uses the driver's `%s` placeholders for `params` (both psycopg and
+    mysql-connector accept that style); values are always bound, never pasted.
+    """
+
+    sql: str
+    params: Sequence[Any] = ()
+    batch_size: int = 10_000
+    column_overrides: Mapping[str, ColumnType] = field(default_factory=dict)
+    statement_timeout_s: int = 0
+    lock_timeout_s: int = 0
+    table: str | None = None  # catalog hint (e.g. NUMERIC precision) when the export names a table
+    export: str | None = None  # for error messages only
+
+
+@runtime_checkable
+class BatchStream(Protocol):
+    """An open query. Iterate for batches; `schema` is valid before the first batch."""
+
+    schema: pa.Schema
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A database engine. Construct with a `SourceConfig`; cheap until `open` is called."""
+
+    engine: str  # "postgres" | "mysql"
+
+    def open(self, request: ReadRequest) -> BatchStream:
+        """Connect, start the read-only transaction, run the query; stream from the server."""
+        ...
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """One value from a short query (min/max/count probes), in its own transaction."""
+        ...
+
+    def describe(self, request: ReadRequest) -> pa.Schema:
+        """The Arrow schema the query would produce, without reading rows."""
+        ...

@@ -1,0 +1,265 @@
+"""PostgreSQL source: psycopg 3, read-only transaction, server-side cursor, Arrow batches.
+
+Why this shape: a named (server-side) cursor keeps at most one batch in the client, the
+transaction is read-only so an export can never write, and every session setting is
+`SET LOCAL` (via set_config(..., true)) so it dies with the transaction, also behind a
+transaction-mode pooler.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+from psycopg.types.string import TextLoader
+
+from rivet_dagster.config.source import SourceConfig
+from rivet_dagster.errors import RivetSourceError
+from rivet_dagster.sources import arrow_types
+from rivet_dagster.sources.base import ReadRequest
+from rivet_dagster.sources.connection_url import ConnectionParams, resolve_connection
+from rivet_dagster.sources.postgres_types import (
+    MappedColumn, PgColumn, UnsupportedColumn, map_column, SCALAR_OIDS, ARRAY_OIDS, NUMERIC_OID,
+)
+
+log = logging.getLogger(__name__)
+_TEXT_LOADED = ("json", "jsonb", "interval")
+
+
+class PostgresSource:
+    """Reads PostgreSQL. Cheap to construct; each `open` uses its own connection."""
+
+    engine = "postgres"
+
+    def __init__(self, config: SourceConfig):
+        self.config = config
+        self._params: ConnectionParams | None = None
+
+    @property
+    def params(self) -> ConnectionParams:
+        if self._params is None:
+            self._params = resolve_connection(self.config)
+        return self._params
+
+    def connect(self, export: str | None = None) -> psycopg.Connection[Any]:
+        p = self.params
+        kwargs: dict[str, Any] = dict(host=p.host, port=p.port, user=p.user, dbname=p.database,
+                                      application_name="rivet-dagster", connect_timeout=10)
+        if p.password is not None:
+            kwargs["password"] = p.password
+        kwargs.update(_tls_kwargs(self.config))
+        kwargs.update({k: v for k, v in p.options.items() if k not in kwargs})
+        try:
+            conn = psycopg.connect(**kwargs)
+        except psycopg.Error as exc:
+            raise RivetSourceError(
+                f"postgres: cannot connect to {p.describe()}: {_first_line(exc)}",
+                export=export, field="source") from None
+        for name in _TEXT_LOADED:
+            conn.adapters.register_loader(name, TextLoader)
+        conn.read_only = True
+        return conn
+
+    def open(self, request: ReadRequest) -> "PostgresBatchStream":
+        conn = self.connect(request.export)
+        try:
+            return PostgresBatchStream(conn, request)
+        except BaseException:
+            conn.close()
+            raise
+
+    def scalar(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> Any:
+        with self.connect(export) as conn:
+            try:
+                row = conn.execute(sql, params).fetchone()
+            except psycopg.Error as exc:
+                raise RivetSourceError(f"postgres: query failed: {_first_line(exc)}",
+                                       export=export, field="query") from None
+            return None if row is None else row[0]
+
+    def describe(self, request: ReadRequest) -> pa.Schema:
+        probe = f"SELECT * FROM ({request.sql}) AS _rivet_probe LIMIT 0"
+        with self.connect(request.export) as conn:
+            try:
+                cur = conn.execute(probe, request.params)
+            except psycopg.Error as exc:
+                raise RivetSourceError(f"postgres: query failed: {_first_line(exc)}",
+                                       export=request.export, field="query") from None
+            columns = _describe_columns(conn, cur.description or [])
+            return _schema(_map_all(columns, request))
+
+
+class PostgresBatchStream:
+    """One query inside one read-only transaction, streamed through a named cursor."""
+
+    def __init__(self, conn: psycopg.Connection[Any], request: ReadRequest):
+        self._conn = conn
+        self._request = request
+        self._closed = False
+        try:
+            _apply_session(conn, request)
+            self._cursor = conn.cursor(name="rivet_export", withhold=False)
+            self._cursor.itersize = request.batch_size
+            self._cursor.execute(request.sql, request.params or None)
+            columns = _describe_columns(conn, self._cursor.description or [])
+        except psycopg.Error as exc:
+            raise RivetSourceError(f"postgres: query failed: {_first_line(exc)}",
+                                   export=request.export, field="query") from None
+        self.columns = _map_all(columns, request)
+        self.schema = _schema(self.columns)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        size = self._request.batch_size
+        try:
+            while True:
+                try:
+                    rows = self._cursor.fetchmany(size)
+                except psycopg.Error as exc:
+                    raise RivetSourceError(f"postgres: fetch failed: {_first_line(exc)}",
+                                           export=self._request.export, field="query") from None
+                if not rows:
+                    return
+                yield self._to_batch(rows)
+                if len(rows) < size:
+                    return
+        finally:
+            self.close()
+
+    def _to_batch(self, rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
+        columns = list(zip(*rows))
+        arrays = [_to_array(values, mapped, self._request.export)
+                  for values, mapped in zip(columns, self.columns)]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+                self._conn.commit()
+            else:
+                self._conn.rollback()
+        except psycopg.Error:
+            pass
+        finally:
+            self._conn.close()
+
+
+def _apply_session(conn: psycopg.Connection[Any], request: ReadRequest) -> None:
+    """Transaction-local settings: they cannot leak into a pooled session."""
+    settings = {
+        "TimeZone": "UTC",
+        "IntervalStyle": "iso_8601",
+        "statement_timeout": f"{int(request.statement_timeout_s) * 1000}",
+        "lock_timeout": f"{int(request.lock_timeout_s) * 1000}",
+    }
+    for name, value in settings.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+def _describe_columns(conn: psycopg.Connection[Any], description: Sequence[Any]) -> list[PgColumn]:
+    known = set(SCALAR_OIDS) | set(ARRAY_OIDS) | {NUMERIC_OID}
+    unknown = sorted({d.type_code for d in description if d.type_code not in known})
+    catalog: dict[int, tuple[str, str, int, str | None]] = {}
+    if unknown:
+        rows = conn.execute(
+            "SELECT t.oid::int, t.typname, t.typtype::text, t.typelem::int, e.typtype::text "
+            "FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE t.oid = ANY(%s)",
+            (unknown,)).fetchall()
+        catalog = {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+    columns = []
+    for d in description:
+        name, typtype, elem, elem_typtype = catalog.get(d.type_code, (None, None, 0, None))
+        columns.append(PgColumn(
+            name=d.name, type_oid=d.type_code, precision=d.precision, scale=d.scale,
+            type_name=name, typtype=typtype, element_oid=elem or None, element_typtype=elem_typtype))
+    return columns
+
+
+def _map_all(columns: list[PgColumn], request: ReadRequest) -> list[MappedColumn]:
+    mapped, problems = [], []
+    overrides = request.column_overrides
+    names = {c.name for c in columns}
+    for missing in sorted(set(overrides) - names):
+        problems.append(f"'{missing}' is in `columns:` but not in the query's result")
+    for column in columns:
+        try:
+            mapped.append(map_column(column, overrides.get(column.name)))
+        except UnsupportedColumn as exc:
+            problems.append(str(exc))
+    if problems:
+        raise RivetSourceError("postgres: unsupported column types: " + "; ".join(problems),
+                               export=request.export, field="columns")
+    return mapped
+
+
+def _schema(columns: list[MappedColumn]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, c.arrow_type, nullable=True,
+                               metadata={"rivet.native_type": c.native_type})
+                      for c in columns])
+
+
+def _to_array(values: Sequence[Any], column: MappedColumn, export: str | None) -> pa.Array:
+    try:
+        if column.kind == "uuid":
+            storage = pa.array([_uuid_bytes(v) for v in values], pa.binary(16))
+            return pa.ExtensionArray.from_storage(arrow_types.UUID, storage)
+        if column.kind == "json":
+            strings = pa.array([None if v is None else _json_text(v) for v in values], pa.string())
+            return pa.ExtensionArray.from_storage(arrow_types.JSON, strings)
+        if column.kind == "override":
+            try:
+                return pa.array(values, column.arrow_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return pa.array(values).cast(column.arrow_type)
+        return pa.array(values, column.arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError) as exc:
+        raise RivetSourceError(
+            f"postgres: column '{column.name}' ({column.native_type}) does not fit "
+            f"{column.arrow_type}: {exc}", export=export, field=f"columns.{column.name}") from None
+
+
+def _uuid_bytes(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, uuid.UUID):
+        return value.bytes
+    if isinstance(value, (bytes, bytearray)) and len(value) == 16:
+        return bytes(value)
+    try:
+        return uuid.UUID(str(value)).bytes
+    except ValueError:
+        return None  # documented: an override to uuid turns unparsable text into NULL
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    import json
+    return json.dumps(value, default=str)
+
+
+def _tls_kwargs(config: SourceConfig) -> dict[str, Any]:
+    tls = config.tls
+    if tls is None:
+        return {}
+    mode = {"disable": "disable", "require": "require", "verify-ca": "verify-ca",
+            "verify-full": "verify-full"}[tls.mode]
+    if tls.accept_invalid_certs and mode in ("verify-ca", "verify-full"):
+        mode = "require"
+    elif tls.accept_invalid_hostnames and mode == "verify-full":
+        mode = "verify-ca"
+    kwargs: dict[str, Any] = {"sslmode": mode}
+    if tls.ca_file:
+        kwargs["sslrootcert"] = tls.ca_file
+    return kwargs
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text.splitlines()[0]
