@@ -55,7 +55,7 @@ def row_hashes(batch: pa.RecordBatch) -> list[int]:
 
 
 def _texts(column: pa.Array) -> list[bytes | None]:
-    if isinstance(column.type, pa.ExtensionType):
+    if isinstance(column.type, pa.BaseExtensionType):
         column = column.storage
     values = column.to_pylist()
     return [None if v is None else v if isinstance(v, bytes) else str(v).encode() for v in values]

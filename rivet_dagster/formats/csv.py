@@ -62,7 +62,7 @@ class CsvFormatWriter:
 
 
 def _needs_render(t: pa.DataType) -> bool:
-    return (isinstance(t, pa.ExtensionType) or pa.types.is_timestamp(t) or pa.types.is_binary(t)
+    return (isinstance(t, pa.BaseExtensionType) or pa.types.is_timestamp(t) or pa.types.is_binary(t)
             or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
             or pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_decimal(t))
 
@@ -70,7 +70,7 @@ def _needs_render(t: pa.DataType) -> bool:
 def render_for_csv(array: pa.Array) -> pa.Array:
     """The text a CSV cell holds for one column (None stays None, i.e. an empty cell)."""
     t = array.type
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         if t.extension_name == "arrow.uuid":
             return pa.array([None if b is None else str(uuid.UUID(bytes=b))
                              for b in array.storage.to_pylist()], pa.string())
