@@ -100,8 +100,8 @@ def map_column(column: PgColumn, override: ColumnType | None) -> MappedColumn:
                 f"cast it in SQL, e.g. {column.name}::text")
         if element == NUMERIC_OID:
             raise UnsupportedColumn(
-                f"'{column.name}' (numeric[]): element precision is unknown; cast it, "
-                f"e.g. {column.name}::numeric(38,10)[] is not kept either, use {column.name}::text[]")
+                f"'{column.name}' (numeric[]): the elements' precision is unknown; cast it in "
+                f"SQL, e.g. {column.name}::text[] or {column.name}::float8[]")
         return MappedColumn(column.name, pa.list_(SCALAR_OIDS[element][1]), native, "list")
     if column.typtype == "e":
         return MappedColumn(column.name, pa.string(), native, "enum")

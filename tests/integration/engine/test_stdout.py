@@ -1,0 +1,43 @@
+"""The stdout destination streams CSV (or Parquet bytes) and keeps no files or manifest."""
+
+import io
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from rivet_dagster.config import parse_config, resolve_tuning
+from rivet_dagster.destinations import StdoutDestination
+from rivet_dagster.engine import run_export
+from rivet_dagster.sources import create_source
+
+CONFIG = """
+source: {{type: postgres, url: "{url}"}}
+exports:
+  - name: to_stdout
+    query: "SELECT g AS id, 'row ' || g AS label FROM generate_series(1, 2500) g"
+    format: {fmt}
+    destination: {{type: stdout}}
+"""
+
+
+def _run(url: str, fmt: str) -> tuple[bytes, object]:
+    config = parse_config(CONFIG.format(url=url, fmt=fmt), base_dir=Path("."))
+    export = config.exports[0]
+    stream = io.BytesIO()
+    result = run_export(export, create_source(config.source), StdoutDestination(stream),
+                        tuning=resolve_tuning(config.source, None), slot="snapshot-000001")
+    return stream.getvalue(), result
+
+
+def test_csv_to_stdout(pg_url):
+    data, result = _run(pg_url, "csv")
+    table = pacsv.read_csv(io.BytesIO(data))
+    assert table.num_rows == 2500 == result.rows
+    assert table.column("label").to_pylist()[-1] == "row 2500"
+    assert result.manifest_uri is None and result.parts[0].path == "-"
+
+
+def test_parquet_to_stdout(pg_url):
+    data, result = _run(pg_url, "parquet")
+    assert pq.read_table(io.BytesIO(data)).num_rows == 2500
