@@ -1,11 +1,10 @@
 """Full-mode exports materialized in-process against a real PostgreSQL."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.dataset as ds
 import pytest
 
 import rivet_dagster
@@ -169,3 +168,19 @@ exports:
     text = str(err.value)
     assert "export 'inc', field 'mode'" in text and "field 'destination.type'" in text
     assert isinstance(err.value, NotImplementedError)
+
+
+def test_downstream_asset_receives_a_dataset(items, tmp_path):
+    defs = _defs(items, tmp_path)
+
+    @dg.asset(ins={"items": dg.AssetIn(key="items")})
+    def item_count(items: ds.Dataset) -> int:
+        assert isinstance(items, ds.Dataset)
+        return items.count_rows()
+
+    upstream = [a for a in defs.assets if dg.AssetKey("items") in a.keys]
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([*upstream, item_count], instance=instance,
+                                resources=defs.resources)
+        assert result.success
+        assert result.output_for_node("item_count") == 5000
