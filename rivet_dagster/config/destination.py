@@ -67,7 +67,7 @@ class GcsDestinationConfig(StrictModel):
 
 
 class AzureDestinationConfig(StrictModel):
-    """Azure Blob Storage (or Azurite); endpoint defaults to https://<account>.blob.core.windows.net."""
+    """Azure Blob Storage (or Azurite); the endpoint defaults to https://ACCOUNT.blob.core.windows.net."""
 
     type: Literal["azure"] = Field(description="`azure`.")
     bucket: str = Field(description="The blob container.")

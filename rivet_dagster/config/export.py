@@ -22,6 +22,11 @@ _SIZE_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "integer", "minimum": 1},
                                           {"type": "null"}]}
 
 
+def _strip_sql(text: str) -> str:
+    """Drop surrounding blanks and trailing `;` (the query gets wrapped in a sub-select)."""
+    return text.rstrip(" \t\r\n;").strip()
+
+
 class DagsterOptions(StrictModel):
     """Dagster-only settings (Rivet has no such block): asset key prefix, group, tags, text."""
 
@@ -167,12 +172,12 @@ class ExportConfig(StrictModel):
     def base_query(self) -> str:
         """The export's SQL before any mode-specific wrapping."""
         if self.query is not None:
-            return self.query.strip().rstrip(";")
+            return _strip_sql(self.query)
         if self.table is not None:
             return f"SELECT * FROM {self.table}"
         if self._query_text is None:
             raise RuntimeError(f"export '{self.name}': query_file was not resolved by the loader")
-        return self._query_text.strip().rstrip(";")
+        return _strip_sql(self._query_text)
 
     @field_validator("name")
     @classmethod

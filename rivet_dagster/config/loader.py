@@ -29,12 +29,39 @@ _DESTINATION_TAGS = ("local", "s3", "gcs", "azure", "stdout")
 _UNSET = "RIVET_UNSET_"
 
 
+class _RivetYamlLoader(yaml.SafeLoader):
+    """Safe loader with YAML 1.2 booleans, as Rivet's serde_yaml reads the file.
+
+    Under PyYAML's YAML 1.1 rules `on:` (Slack's `on: [failure]`), `yes` and `no` turn into
+    booleans; here only true/false do. A key given twice is an error, not a silent overwrite.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_RivetYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_RivetYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def interpolate(text: str, params: Mapping[str, str] | None = None,
                 environ: Mapping[str, str] | None = None) -> tuple[str, list[RivetError]]:
     """Replace `${NAME}` from params first, then the environment (F06).
 
     An unset name is an error (never a silent empty string) naming the export and field whose
     line holds it; it is left in the text so the other problems of the file can still be found.
+    Whole-line `# comments` are left alone, so commenting a line out never breaks a config.
     """
     params = params or {}
     environ = os.environ if environ is None else environ
@@ -43,6 +70,9 @@ def interpolate(text: str, params: Mapping[str, str] | None = None,
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1).strip()
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if text[line_start:match.start()].lstrip().startswith("#"):
+            return match.group(0)
         if name == "":
             return ""
         used.add(name)
@@ -84,13 +114,13 @@ def parse_config(text: str, *, base_dir: Path, label: str = "<config>",
     if problems:  # a neutral marker keeps `{path: ${OUT}}` parseable; its errors are filtered out
         text = _VAR.sub(lambda m: f"{_UNSET}{m.group(1).strip()}" if m.group(1).strip() else "", text)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_RivetYamlLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         message = f"invalid YAML: {where}{getattr(exc, 'problem', None) or exc}"
         if problems:  # an unresolved ${NAME} may be what broke the YAML: report both
-            raise RivetConfigError.from_problems([*problems, RivetConfigError(message)], label)
+            raise RivetConfigError.from_problems([*problems, RivetConfigError(message)], label) from None
         raise RivetConfigError(f"{label}: {message}") from None
     if data is None:
         raise RivetConfigError(f"{label}: the file is empty; it needs `source:` and `exports:`")
@@ -220,7 +250,7 @@ def _message(err: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
 
 def _choice_message(value: Any, choices: list[str]) -> str:
     """"'ful' is not one of full, incremental, ...; did you mean 'full'?"."""
-    hint = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+    hint = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
     text = f"'{value}' is not one of {', '.join(choices)}"
     return text + (f"; did you mean '{hint[0]}'?" if hint else "")
 
@@ -272,6 +302,7 @@ def _tag_of(model: type[BaseModel]) -> str | None:
 # --- where is an offset of the raw YAML text? (block-style YAML, as people write configs) ---
 
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<dashes>(?:- +)*)(?P<key>[A-Za-z_][\w.$-]*)\s*:(?:\s|$)")
+_FLOW_NAME = re.compile(r"^\s*-\s*\{(?:.*[,{])?\s*name\s*:\s*['\"]?([^,}'\"\s]+)")
 _FLOW_KEY = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*[^,{}:]*$")
 
 
@@ -287,36 +318,39 @@ def locate(text: str, offset: int) -> tuple[str | None, str | None]:
     segments: list[tuple[str, int, int, str]] = []  # (kind 'key'|'item', line, column, key)
     line = lines[idx]
     match = _KEY_LINE.match(line)
+    lead = len(line) - len(line.lstrip(" "))
+    flow = _FLOW_KEY.search(line[:column]) if "{" in line[:column] else None
+    item_open = False  # the last segment is a list item (its parent key may share its column)
+    col = lead + len(match["dashes"]) if match else lead
     if match:
-        col = len(match["indent"]) + len(match["dashes"])
-        flow = _FLOW_KEY.search(line[:column]) if "{" in line[:column] else None
-        if flow and flow.group(1) != match["key"]:
-            segments.append(("key", idx, col + 1, flow.group(1)))
-        segments.insert(0, ("key", idx, col, match["key"]))
-        if match["dashes"]:
-            col = len(match["indent"])
-            segments.insert(0, ("item", idx, col, ""))
-    else:
-        col = len(line) - len(line.lstrip(" "))
+        segments.append(("key", idx, col, match["key"]))
+    if flow and not (match and flow.group(1) == match["key"]):
+        segments.append(("key", idx, col + 1, flow.group(1)))
+    if line.strip().startswith("-"):
+        col, item_open = lead, True
+        segments.insert(0, ("item", idx, col, ""))
     for j in range(idx - 1, -1, -1):
         stripped = lines[j].strip()
         lead = len(lines[j]) - len(lines[j].lstrip(" "))
-        if not stripped or stripped.startswith("#") or lead >= col:
+        if not stripped or stripped.startswith("#") or lead > col:
             continue
         match = _KEY_LINE.match(lines[j])
+        dashes = match["dashes"] if match else ("-" if stripped.startswith("-") else "")
+        if lead == col and (dashes or not item_open):
+            continue  # a sibling key or a sibling list item
         if match is None:
-            if stripped.startswith("-"):
+            if dashes:
                 segments.insert(0, ("item", j, lead, ""))
-                col = lead
+                col, item_open = lead, True
             continue
-        keycol = lead + len(match["dashes"])
-        if keycol < col:
+        keycol = lead + len(dashes)
+        if keycol < col or (item_open and keycol == col):
             segments.insert(0, ("key", j, keycol, match["key"]))
-            col = keycol
-        if match["dashes"] and lead < col:
+            col, item_open = keycol, False
+        if dashes and lead < col:
             segments.insert(0, ("item", j, lead, ""))
-            col = lead
-        if col == 0:
+            col, item_open = lead, True
+        if col == 0 and not item_open:
             break
     return _render_location(lines, segments)
 
@@ -343,6 +377,9 @@ def _render_location(lines: list[str], segments: list[tuple[str, int, int, str]]
 
 def _item_name(lines: list[str], start: int, dash_col: int) -> str | None:
     """The `name:` of the list item starting at line `start` (None when absent or templated)."""
+    inline = _FLOW_NAME.search(lines[start])
+    if inline:
+        return inline.group(1) if "${" not in inline.group(1) else None
     key_col = None
     for t in range(start, len(lines)):
         stripped = lines[t].strip()
