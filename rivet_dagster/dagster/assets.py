@@ -6,6 +6,7 @@ manager's destination, and only then returns the `MaterializeResult` that commit
 """
 
 import textwrap
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -14,6 +15,7 @@ from dagster import AssetExecutionContext
 from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.config.root import RivetConfig
 from rivet_dagster.config.tuning_profiles import resolve_tuning
+from rivet_dagster.dagster.incremental import CHECK_NAME, FULL_REFRESH_TAG, materialize_incremental
 from rivet_dagster.dagster.io_managers import IO_MANAGER_KEYS, RivetIOManagerBase
 from rivet_dagster.dagster.metadata import (
     MANIFEST, SNAPSHOT, materialization_metadata, previous_metadata,
@@ -24,6 +26,13 @@ from rivet_dagster.errors import RivetError
 from rivet_dagster.sources import create_source
 
 SNAPSHOT_PREFIX = "snapshot-"
+
+
+class RivetRunConfig(dg.Config):
+    """Run config of every rivet asset (launchpad, `--config-json`, RunRequest)."""
+
+    full_refresh: bool = False
+    """Incremental exports: forget the committed cursor and start a new history."""
 
 
 def asset_key(config: RivetConfig, export: ExportConfig) -> dg.AssetKey:
@@ -44,12 +53,21 @@ def asset_description(config: RivetConfig, export: ExportConfig) -> str:
 
 def build_export_asset(config: RivetConfig, export: ExportConfig) -> dg.AssetsDefinition:
     """The asset for one export; `config` supplies the source and the Dagster defaults."""
+    rivet_config = config
     io_key = IO_MANAGER_KEYS[export.destination.type]
     tags = {**config.dagster.tags, **export.dagster.tags}
     source_kind = "postgres" if config.source.type == "postgres" else "mysql"
+    key = asset_key(config, export)
+    check_specs = None
+    if export.mode == "incremental":
+        check_specs = [dg.AssetCheckSpec(
+            CHECK_NAME, asset=key,
+            description="Source COUNT(*) over the increment's cursor window equals the rows "
+                        "written and the rows read back from the committed parts.")]
 
     @dg.asset(
-        key=asset_key(config, export),
+        key=key,
+        check_specs=check_specs,
         group_name=export.dagster.group or config.dagster.group or "rivet",
         kinds={source_kind, export.format},
         description=asset_description(config, export),
@@ -59,10 +77,17 @@ def build_export_asset(config: RivetConfig, export: ExportConfig) -> dg.AssetsDe
         metadata={"rivet/export": export.name, "rivet/mode": export.mode,
                   "rivet/destination": export.destination.type},
     )
-    def _export_asset(context: AssetExecutionContext) -> dg.MaterializeResult:
+    def _export_asset(context: AssetExecutionContext,
+                      config: RivetRunConfig) -> Iterator[dg.MaterializeResult]:
         io_manager: RivetIOManagerBase = getattr(context.resources, io_key)
         try:
-            return _materialize_full(context, config, export, io_manager)
+            if export.mode == "incremental":
+                full_refresh = (config.full_refresh
+                                or context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true")
+                yield from materialize_incremental(context, rivet_config, export, io_manager,
+                                                   full_refresh)
+            else:
+                yield _materialize_full(context, rivet_config, export, io_manager)
         except RivetError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
 

@@ -10,8 +10,9 @@ import dagster as dg
 
 from rivet_dagster.config import RivetConfig, load_config
 from rivet_dagster.config.export import ExportConfig
-from rivet_dagster.dagster.assets import build_export_asset
+from rivet_dagster.dagster.assets import asset_key, build_export_asset
 from rivet_dagster.dagster.io_managers import default_io_managers
+from rivet_dagster.dagster.sensors import build_refresh_sensor
 from rivet_dagster.errors import RivetNotImplementedError
 
 _BUILT_DESTINATIONS = {"local", "stdout"}
@@ -37,8 +38,10 @@ def build_defs_from_config(config: RivetConfig, *,
             "these configured features are parsed and validated but not built yet:\n"
             + "\n".join(f"  - {p}" for p in problems))
     assets = [build_export_asset(config, export) for export in config.exports]
+    sensors = [build_refresh_sensor(config, export, asset_key(config, export))
+               for export in config.exports if export.mode == "incremental"]
     kinds = {export.destination.type for export in config.exports}
-    return dg.Definitions(assets=assets,
+    return dg.Definitions(assets=assets, sensors=sensors,
                           resources={**default_io_managers(kinds), **(resources or {})})
 
 
@@ -60,8 +63,8 @@ def unbuilt_features(config: RivetConfig) -> list[str]:
 
 def _unbuilt_in_export(export: ExportConfig) -> list[str]:
     problems = []
-    if export.mode != "full":
-        problems.append(f"field 'mode': mode '{export.mode}' (only 'full' is built so far)")
+    if export.mode not in ("full", "incremental"):
+        problems.append(f"field 'mode': mode '{export.mode}' (full and incremental are built)")
     if export.destination.type not in _BUILT_DESTINATIONS:
         problems.append(f"field 'destination.type': the '{export.destination.type}' destination")
     if export.quality is not None:

@@ -24,6 +24,8 @@ from rivet_dagster.destinations.manifest import SUCCESS, Manifest, success_body
 from rivet_dagster.errors import RivetDestinationError
 
 MANIFEST_KEY = "rivet/manifest"
+INCREMENT_KEY = "rivet/increment"
+EPOCH_START_KEY = "rivet/epoch_start"
 
 
 class RivetIOManagerBase(dg.ConfigurableIOManager):
@@ -51,22 +53,34 @@ class RivetIOManagerBase(dg.ConfigurableIOManager):
             what = f"{key.to_user_string()}" + (f" partition {partition}" if partition else "")
             raise RivetDestinationError(
                 f"{what} has no committed materialization with files to load; materialize it first")
-        return self.load_manifest_dataset(str(uri))
+        uris = [str(uri)]
+        if INCREMENT_KEY in metadata:  # incremental: every increment since the last reset
+            export_folder = str(uri).rsplit("/", 2)[0]
+            first = int(metadata.get(EPOCH_START_KEY) or 1)
+            uris = [f"{export_folder}/increment-{n:06d}/manifest.json"
+                    for n in range(first, int(metadata[INCREMENT_KEY]) + 1)]
+        return self.load_manifests_dataset(uris)
 
     def load_manifest_dataset(self, manifest_uri: str) -> ds.Dataset:
         """A Dataset over exactly the parts listed in a committed manifest."""
+        return self.load_manifests_dataset([manifest_uri])
+
+    def load_manifests_dataset(self, manifest_uris: list[str]) -> ds.Dataset:
+        """A Dataset over the parts of several committed manifests (one format)."""
         fs = self.filesystem()
-        folder = manifest_uri.rsplit("/", 1)[0]
-        data = _read(fs, manifest_uri)
-        if data is None or _read(fs, f"{folder}/{SUCCESS}") != success_body(data):
-            raise RivetDestinationError(
-                f"manifest {manifest_uri} is missing or not vouched for by {SUCCESS}; "
-                "the files at the destination were changed or removed after the export")
-        manifest = Manifest.from_bytes(data)
-        paths = [f"{folder}/{p.path}" for p in manifest.parts]
-        fmt = ds.ParquetFileFormat() if manifest.format == "parquet" else ds.CsvFileFormat()
-        if not paths:
-            return ds.dataset([], format=fmt, filesystem=fs)
+        paths: list[str] = []
+        formats: set[str] = set()
+        for manifest_uri in manifest_uris:
+            folder = manifest_uri.rsplit("/", 1)[0]
+            data = _read(fs, manifest_uri)
+            if data is None or _read(fs, f"{folder}/{SUCCESS}") != success_body(data):
+                raise RivetDestinationError(
+                    f"manifest {manifest_uri} is missing or not vouched for by {SUCCESS}; "
+                    "the files at the destination were changed or removed after the export")
+            manifest = Manifest.from_bytes(data)
+            formats.add(manifest.format)
+            paths.extend(f"{folder}/{p.path}" for p in manifest.parts)
+        fmt = ds.CsvFileFormat() if formats == {"csv"} else ds.ParquetFileFormat()
         return ds.dataset(paths, format=fmt, filesystem=fs)
 
 

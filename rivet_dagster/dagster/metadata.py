@@ -20,6 +20,10 @@ MANIFEST = "rivet/manifest"
 FILES = "rivet/files"
 COMMITTED = "rivet/committed"
 VERIFIED = "rivet/verified"
+CURSOR = "rivet/cursor"
+CURSOR_PREVIOUS = "rivet/cursor_previous"
+INCREMENT = "rivet/increment"
+EPOCH_START = "rivet/epoch_start"
 
 
 def previous_metadata(context: dg.AssetExecutionContext) -> dict[str, Any]:
@@ -39,19 +43,13 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
         for f in schema])
 
 
-def materialization_metadata(result: ExportResult, *, snapshot: int, run_id: str,
-                             previous: dict[str, Any]) -> dict[str, Any]:
-    committed = {"boundary": result.slot, "run_id": run_id,
-                 "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+def run_figures(result: ExportResult) -> dict[str, Any]:
+    """Rows, files and the run's cost: the same keys for every mode."""
     files = [{"uri": f"{result.destination_uri}/{p.path}", "rows": p.rows, "bytes": p.bytes,
               "sha256": p.sha256} for p in result.parts]
     metadata: dict[str, Any] = {
         "dagster/row_count": dg.MetadataValue.int(result.rows),
-        "dagster/column_schema": column_schema(result.schema),
-        SNAPSHOT: dg.MetadataValue.int(snapshot),
         FILES: dg.MetadataValue.json(files),
-        COMMITTED: dg.MetadataValue.json(committed),
-        VERIFIED: dg.MetadataValue.json(previous.get(VERIFIED)),
         "rivet/part_count": dg.MetadataValue.int(len(result.parts)),
         "rivet/bytes": dg.MetadataValue.int(result.bytes),
         "rivet/duration_s": dg.MetadataValue.float(round(result.duration_s, 3)),
@@ -59,6 +57,21 @@ def materialization_metadata(result: ExportResult, *, snapshot: int, run_id: str
         "rivet/peak_rss_mb": dg.MetadataValue.float(round(result.peak_rss_mb, 1)),
     }
     if result.manifest_uri:
-        metadata[MANIFEST] = dg.MetadataValue.path(result.manifest_uri)
         metadata["dagster/uri"] = dg.MetadataValue.path(result.destination_uri)
+    return metadata
+
+
+def materialization_metadata(result: ExportResult, *, snapshot: int, run_id: str,
+                             previous: dict[str, Any]) -> dict[str, Any]:
+    committed = {"boundary": result.slot, "run_id": run_id,
+                 "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    metadata: dict[str, Any] = {
+        **run_figures(result),
+        "dagster/column_schema": column_schema(result.schema),
+        SNAPSHOT: dg.MetadataValue.int(snapshot),
+        COMMITTED: dg.MetadataValue.json(committed),
+        VERIFIED: dg.MetadataValue.json(previous.get(VERIFIED)),
+    }
+    if result.manifest_uri:
+        metadata[MANIFEST] = dg.MetadataValue.path(result.manifest_uri)
     return metadata

@@ -82,12 +82,14 @@ def run_export(
     sql: str | None = None,
     params: Sequence[Any] = (),
     observe: BatchObserver | None = None,
+    drop_columns: Sequence[str] = (),
     manifest_extra: dict[str, Any] | None = None,
     log: logging.Logger | Any = logger,
 ) -> ExportResult:
     """Export `export` into `<destination>/<export>/<slot>/` and publish its manifest.
 
     `observe` sees every source batch (before meta columns), e.g. to track a cursor maximum.
+    `drop_columns` are query columns that never reach the output (e.g. a synthetic cursor).
     """
     started = time.monotonic()
     fmt = create_format(export)
@@ -96,7 +98,9 @@ def run_export(
         destination.remove_dir(rel_dir)  # leftovers of a crashed attempt of this same slot
     request = build_request(export, tuning, sql, params)
     stream = source.open(request)
-    schema = enrich_schema(stream.schema, export.meta_columns)
+    keep = [i for i, f in enumerate(stream.schema) if f.name not in set(drop_columns)]
+    data_schema = pa.schema([stream.schema.field(i) for i in keep])
+    schema = enrich_schema(data_schema, export.meta_columns)
     fmt.check_schema(schema)
     log.info(f"rivet: export '{export.name}' started: {source.engine} -> "
              f"{destination.uri(rel_dir)} ({fmt.name}, batch_size {request.batch_size})")
@@ -107,6 +111,9 @@ def run_export(
         for batch in stream:
             if observe is not None:
                 observe(batch)
+            if len(keep) != batch.num_columns:
+                batch = pa.RecordBatch.from_arrays([batch.column(i) for i in keep],
+                                                   schema=data_schema)
             writer.write(enrich_batch(batch, export.meta_columns, schema))
             rows += batch.num_rows
             batches += 1

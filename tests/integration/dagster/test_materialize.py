@@ -158,8 +158,8 @@ source: {type: postgres, url: "postgresql://postgres@127.0.0.1/postgres"}
 exports:
   - name: inc
     table: t
-    mode: incremental
-    cursor_column: id
+    mode: chunked
+    chunk_column: id
     format: parquet
     destination: {type: s3, bucket: b, region: us-east-1}
 """)
