@@ -30,8 +30,10 @@ exports:
 """
 
 
-def _materialize(home: Path, config: Path, select: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DAGSTER_HOME": str(home), "RIVET_CONFIG": str(config)}
+def _materialize(home: Path, config: Path, select: str,
+                 extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(home), "RIVET_CONFIG": str(config),
+           **(extra_env or {})}
     return subprocess.run(
         [str(DAGSTER), "asset", "materialize", "-f", str(REPO / "definitions.py"),
          "--select", select], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -63,3 +65,40 @@ def test_cli_materialize_twice_with_persistent_home(pg_url, tmp_path):
     assert "export 'cli_broken'" in output and "no_such_table" in output
     assert not (tmp_path / "out" / "cli_broken").exists() or not any(
         (tmp_path / "out" / "cli_broken").rglob("manifest.json"))
+
+
+INCREMENTAL = """
+source: {{type: postgres, url: "{url}", tuning: {{profile: fast}}}}
+exports:
+  - name: cli_events
+    query: "SELECT id, note FROM events_inc"
+    mode: incremental
+    cursor_column: id
+    format: parquet
+    destination: {{type: local, path: "{out}"}}
+"""
+
+
+@pytest.mark.slow
+def test_cli_incremental_second_run_exports_only_new_rows(pg_url, tmp_path):
+    pg_execute(pg_url, "CREATE TABLE events_inc AS SELECT g AS id, 'n' || g AS note "
+                       "FROM generate_series(1, 300) g")
+    home = tmp_path / "home"
+    home.mkdir()
+    config = tmp_path / "inc.yaml"
+    config.write_text(INCREMENTAL.format(url=pg_url, out=tmp_path / "out"))
+    assert _materialize(home, config, "cli_events").returncode == 0
+    pg_execute(pg_url, "INSERT INTO events_inc SELECT g, 'n' || g FROM generate_series(301, 340) g")
+    # a hard crash (the process dies) after the manifest and before the commit
+    env_crash = {"RIVET_TEST_FAULT_AT": "after_manifest", "RIVET_TEST_FAULT_MODE": "exit"}
+    crashed = _materialize(home, config, "cli_events", extra_env=env_crash)
+    assert crashed.returncode != 0
+    second = _materialize(home, config, "cli_events")
+    assert second.returncode == 0, second.stderr[-3000:]
+    defs = rivet_dagster.build_defs(config)
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        records = instance.fetch_materializations(dg.AssetKey("cli_events"), limit=10).records
+        counts = [r.asset_materialization.metadata["dagster/row_count"].value for r in records]
+        assert counts == [40, 300]  # newest first: the crashed attempt committed nothing
+        ids = defs.load_asset_value("cli_events", instance=instance).to_table().column("id")
+        assert sorted(ids.to_pylist()) == list(range(1, 341))
