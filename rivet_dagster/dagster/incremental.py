@@ -63,10 +63,7 @@ def probe_high_water(source: Source, config: RivetConfig, export: ExportConfig,
     sql = window_sql(config.source.type, export.base_query(), export.cursor_column,
                      export.cursor_fallback_column, after, None)
     params = (after.bind_value(),) if after is not None else ()
-    try:
-        return to_cursor(kind, source.scalar(sql.max_probe, params, export=export.name))
-    except TypeError:  # a Source without the export keyword
-        return to_cursor(kind, source.scalar(sql.max_probe, params))
+    return to_cursor(kind, source.scalar(sql.max_probe, params, export=export.name))
 
 
 def materialize_incremental(context: AssetExecutionContext, config: RivetConfig,
@@ -140,7 +137,7 @@ def materialize_incremental(context: AssetExecutionContext, config: RivetConfig,
 
 def _count(source: Source, sql: str, params: tuple[Any, ...], export: ExportConfig) -> int:
     try:
-        return int(source.scalar(sql, params))
+        return int(source.scalar(sql, params, export=export.name))
     except RivetSourceError:
         raise
     except Exception as exc:  # noqa: BLE001 - a failed count must not hide the export's success

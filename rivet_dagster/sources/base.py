@@ -56,8 +56,13 @@ class Source(Protocol):
         """Connect, start the read-only transaction, run the query; stream from the server."""
         ...
 
-    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def scalar(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> Any:
         """One value from a short query (min/max/count probes), in its own transaction."""
+        ...
+
+    def rows(self, sql: str, params: Sequence[Any] = (), export: str | None = None
+             ) -> list[tuple[Any, ...]]:
+        """A small result (planning queries), in its own read-only transaction, in UTC."""
         ...
 
     def describe(self, request: ReadRequest) -> pa.Schema:

@@ -73,13 +73,19 @@ class PostgresSource:
             raise
 
     def scalar(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> Any:
+        """One value from a short query (probes, counts) in its own read-only transaction."""
+        rows = self.rows(sql, params, export)
+        return rows[0][0] if rows and rows[0] else None
+
+    def rows(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> list[tuple]:
+        """A small result (planning queries) in its own read-only transaction, in UTC."""
         with self.connect(export) as conn:
             try:
-                row = conn.execute(sql, params).fetchone()
+                conn.execute("SELECT set_config('TimeZone', 'UTC', true)")
+                return list(conn.execute(sql, params or None).fetchall())
             except psycopg.Error as exc:
                 raise RivetSourceError(f"postgres: query failed: {_first_line(exc)}",
                                        export=export, field="query") from None
-            return None if row is None else row[0]
 
     def describe(self, request: ReadRequest) -> pa.Schema:
         probe = f"SELECT * FROM ({request.sql}) AS _rivet_probe LIMIT 0"

@@ -1,0 +1,451 @@
+"""MySQL / MariaDB source: stream a query as Arrow RecordBatches with mysql-connector.
+
+Reads go through the C extension's low-level API (`_mysql_connector.MySQL`): an unbuffered
+text-protocol result (nothing is loaded beyond one batch) fetched as raw bytes, so every
+column becomes one Arrow array converted by Arrow kernels (see `mysql_types`). The session
+runs in UTC with the export's statement timeout inside a READ ONLY transaction; the previous
+settings are put back before the connection is released.
+
+The C extension does not expose the wire column length (needed for tinyint(1), DECIMAL
+precision and BIT width). When a result has such columns, a short pure-Python side
+connection PREPAREs the same statement (metadata only, nothing runs) and reads the column
+definitions off its protocol parser; MariaDB's JSON (LONGTEXT + json_valid CHECK) is found
+in information_schema. `describe()` uses that side connection alone.
+"""
+
+from __future__ import annotations
+
+import rivet_dagster._native_preload  # noqa: F401,I001  (must precede pyarrow)
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+import mysql.connector
+import pyarrow as pa
+
+from rivet_dagster.config.source import SourceConfig
+from rivet_dagster.errors import RivetSourceError
+from rivet_dagster.sources import mysql_types as mt
+from rivet_dagster.sources.base import ReadRequest
+from rivet_dagster.sources.connection_url import resolve_connection
+
+log = logging.getLogger(__name__)
+
+if not mysql.connector.HAVE_CEXT:
+    log.warning("mysql-connector's C extension (_mysql_connector) could not be loaded; MySQL "
+                "reads fall back to the pure-Python protocol and are several times slower "
+                "(import rivet_dagster before pyarrow so the extension loads first)")
+
+try:
+    from _mysql_connector import MySQLInterfaceError as _CextError
+    _DRIVER_ERRORS: tuple[type[BaseException], ...] = (mysql.connector.Error, _CextError)
+except ImportError:  # pragma: no cover - only without the C extension
+    _DRIVER_ERRORS = (mysql.connector.Error,)
+
+_TIMEOUT_ERRNOS = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+_PLACEHOLDER = re.compile(rb"%s")
+_SSL_MODES = {"disabled": "disable", "preferred": "prefer", "required": "require",
+              "verify-identity": "verify-full"}  # MySQL names -> source.tls names
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(getattr(exc, "msg", None) or exc).split())
+
+
+def _bind(conn: Any, sql: str, params: Sequence[Any]) -> bytes:
+    """Substitute `%s` with driver-escaped literals (values are never pasted as text)."""
+    stmt = sql.encode("utf-8")
+    if not params:
+        return stmt
+    if hasattr(conn, "prepare_for_mysql"):  # C extension: mysql_real_escape_string
+        values = list(conn.prepare_for_mysql(tuple(params)))
+    else:  # pure Python: what its cursor does
+        conv, mode = conn.converter, conn.sql_mode
+        values = [conv.escape(conv.to_mysql(v), mode) for v in params]
+        values = [v if isinstance(p, Decimal) else conv.quote(v) for v, p in zip(values, params)]
+    count = len(_PLACEHOLDER.findall(stmt))
+    if count != len(values):
+        raise RivetSourceError(f"mysql: the query has {count} %s placeholder(s) "
+                               f"but {len(values)} parameter(s) were given")
+    it = iter(values)
+    return _PLACEHOLDER.sub(lambda _m: next(it), stmt)
+
+
+class _Session:
+    """One connection plus the session settings changed on it, so they can be put back."""
+
+    def __init__(self, conn: Any, target: str, password: str | None, export: str | None):
+        self.conn, self.target, self.password, self.export = conn, target, password, export
+        self.mariadb = False
+        self.timeout_s = 0
+        self.database: str | None = None
+        self._previous: tuple[Any, Any] | None = None
+        self.columns: list[mt.FieldMeta] = []  # column packets seen by a pure-Python connection
+
+    def error(self, exc: BaseException, action: str) -> RivetSourceError:
+        msg = _one_line(exc)
+        if self.password and len(self.password) >= 4:  # servers never echo it; belt and braces
+            msg = msg.replace(self.password, "***")
+        if getattr(exc, "errno", None) in _TIMEOUT_ERRNOS:
+            return RivetSourceError(f"mysql {self.target}: statement timeout of {self.timeout_s} s "
+                                    f"exceeded (tuning.statement_timeout_s): {msg}", export=self.export)
+        return RivetSourceError(f"mysql {self.target}: {action}: {msg}", export=self.export)
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """A short statement with Python-converted results."""
+        try:
+            cur = self.conn.cursor()
+            try:
+                cur.execute(sql, tuple(params) or None)
+                return list(cur.fetchall()) if cur.with_rows else []
+            finally:
+                cur.close()
+        except _DRIVER_ERRORS as exc:
+            raise self.error(exc, "query failed") from None
+
+    @property
+    def _timeout_var(self) -> str:
+        return "max_statement_time" if self.mariadb else "max_execution_time"
+
+    def apply(self, timeout_s: int) -> None:
+        """UTC + statement timeout (MariaDB: seconds as a double; MySQL: milliseconds)."""
+        self.mariadb = "mariadb" in str(self.run("SELECT VERSION()")[0][0]).lower()
+        self.timeout_s = timeout_s
+        self._previous = self.run(f"SELECT @@session.time_zone, @@session.{self._timeout_var}")[0]
+        value = float(timeout_s) if self.mariadb else int(timeout_s * 1000)
+        self.run(f"SET SESSION time_zone = '+00:00', {self._timeout_var} = %s", (value,))
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            tz, timeout = self._previous
+            value = float(timeout) if self.mariadb else int(timeout)
+            self.run(f"SET SESSION time_zone = %s, {self._timeout_var} = %s", (tz, value))
+            self._previous = None
+
+
+class _Reader:
+    """The unbuffered result of the main query: field metadata, then raw rows batch by batch."""
+
+    def __init__(self, session: _Session, stmt: bytes):
+        self.session, self.done = session, False
+        conn = session.conn
+        self._cext = getattr(conn, "_cmysql", None)  # CMySQLConnection's low-level handle
+        session.columns.clear()
+        try:
+            conn.cmd_query(stmt, raw=True, buffered=False)
+            if self._cext is not None:
+                self.fields = [mt.field_from_cext(f) for f in self._cext.fetch_fields() or ()]
+            else:
+                self.fields = list(session.columns)
+        except _DRIVER_ERRORS as exc:
+            raise session.error(exc, "query failed") from None
+        if not self.fields:
+            self.done = True
+            raise RivetSourceError(f"mysql {session.target}: the query returned no result set",
+                                   export=session.export)
+
+    def fetch(self, n: int) -> list[tuple]:
+        if self.done:
+            return []
+        try:
+            if self._cext is not None:
+                rows = list(islice(iter(self._cext.fetch_row, None), n))
+            else:
+                rows, eof = self.session.conn.get_rows(count=n, raw=True)
+                self.done = eof is not None
+        except _DRIVER_ERRORS as exc:
+            self.done = True
+            self.free()
+            raise self.session.error(exc, "reading rows failed") from None
+        if len(rows) < n:
+            self.done = True
+            self.free()
+        return rows
+
+    def free(self) -> None:
+        """Release the result (drains what is left: callers kill the query first)."""
+        try:
+            if self._cext is not None:
+                self._cext.free_result()
+            else:
+                self.session.conn.consume_results()
+        except _DRIVER_ERRORS:
+            pass
+
+
+class MySQLBatchStream:
+    """An open MySQL query: `schema` first, then RecordBatches of at most `batch_size` rows."""
+
+    def __init__(self, source: MySQLSource, session: _Session, reader: _Reader,
+                 fields: list[mt.FieldMeta], schema: pa.Schema, request: ReadRequest):
+        self.schema = schema
+        self._source, self._session, self._reader, self._fields = source, session, reader, fields
+        self._request = request
+        self._storage = pa.struct([pa.field(f"c{i}", mt.storage_type(f)) for i, f in enumerate(fields)])
+        self._closed = self._failed = False
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        size = max(1, self._request.batch_size)
+        try:
+            while not self._reader.done:
+                rows = self._reader.fetch(size)
+                if rows:
+                    yield self._batch(rows)
+        except BaseException:
+            self._failed = True
+            self.close()
+            raise
+        self.close()
+
+    def _batch(self, rows: list[tuple]) -> pa.RecordBatch:
+        try:
+            columns = pa.array(rows, type=self._storage)  # one C loop: tuples -> columns
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns = None  # find the column at fault below
+        overrides, arrays = self._request.column_overrides, []
+        for i, field in enumerate(self._fields):
+            try:
+                raw = (columns.field(i) if columns is not None
+                       else pa.array([r[i] for r in rows], type=self._storage.field(i).type))
+                arrays.append(mt.to_arrow(raw, field, self.schema.field(i).type, field.name in overrides))
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise RivetSourceError(f"column '{field.name}' ({field.native_type()}): {exc}",
+                                       export=self._request.export) from None
+            except RivetSourceError as exc:
+                raise RivetSourceError(exc.detail, export=self._request.export) from None
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def close(self) -> None:
+        """Stop the query if rows are left, end the transaction, restore the session."""
+        if self._closed:
+            return
+        self._closed = True
+        session, reader = self._session, self._reader
+        if not reader.done:
+            self._failed = True
+            self._source._kill_query(session)
+            reader.free()
+        self._source._finish(session, commit=not self._failed)
+
+
+class MySQLSource:
+    """MySQL and MariaDB (`engine = "mysql"`). Cheap to construct: connects in `open`."""
+
+    engine = "mysql"
+    use_pure: bool = not mysql.connector.HAVE_CEXT
+
+    def __init__(self, config: SourceConfig) -> None:
+        if config.type != "mysql":
+            raise RivetSourceError(f"MySQLSource needs source.type mysql, got {config.type}",
+                                   field="source.type")
+        self.config = config
+
+    # -- connections -------------------------------------------------------------------
+    def _connect(self, *, pure: bool | None = None, export: str | None = None) -> _Session:
+        params = resolve_connection(self.config)
+        pure = self.use_pure if pure is None else pure
+        args: dict[str, Any] = {
+            "host": params.host, "port": params.port, "user": params.user,
+            "password": params.password or "", "charset": "utf8mb4", "use_unicode": True,
+            "autocommit": True, "use_pure": pure}
+        if params.database:
+            args["database"] = params.database
+        require_tls = self._tls_args(dict(params.options), args)
+        try:
+            conn = mysql.connector.connect(**args)
+        except _DRIVER_ERRORS as exc:
+            raise _Session(None, params.describe(), params.password, export).error(
+                exc, "cannot connect") from None
+        session = _Session(conn, params.describe(), params.password, export)
+        session.database = params.database
+        if pure:
+            self._capture_columns(session)
+        if require_tls and not (session.run("SHOW SESSION STATUS LIKE 'Ssl_cipher'") or [("", "")])[0][1]:
+            self._discard(session)
+            raise RivetSourceError(f"mysql {session.target}: TLS is required (source.tls) but the "
+                                   f"server did not negotiate it", export=export, field="source.tls")
+        return session
+
+    def _tls_args(self, options: dict[str, str], args: dict[str, Any]) -> bool:
+        """Map `source.tls` / URL `ssl-mode`, `ssl-ca` onto driver options; True if TLS is mandatory."""
+        timeout = options.pop("connect_timeout", "10")
+        if not timeout.isdigit():
+            raise RivetSourceError(f"connect_timeout must be whole seconds, got '{timeout}'",
+                                   field="source.url")
+        args["connection_timeout"] = int(timeout)
+        raw_mode = options.pop("ssl-mode", None) or options.pop("sslmode", None) or options.pop("ssl_mode", None)
+        ca = options.pop("ssl-ca", None) or options.pop("sslrootcert", None)
+        if options:
+            raise RivetSourceError(f"unsupported mysql URL option(s): {', '.join(sorted(options))} "
+                                   f"(supported: connect_timeout, ssl-mode, ssl-ca)", field="source.url")
+        mode = (raw_mode or "prefer").lower().replace("_", "-")
+        mode = _SSL_MODES.get(mode, mode)
+        if mode not in ("disable", "prefer", "require", "verify-ca", "verify-full"):
+            raise RivetSourceError(f"unknown ssl-mode '{raw_mode}'", field="source.url")
+        verify_cert = verify_host = True
+        tls = self.config.tls
+        if tls is not None:
+            mode, ca = tls.mode, tls.ca_file or ca
+            verify_cert, verify_host = not tls.accept_invalid_certs, not tls.accept_invalid_hostnames
+        if mode == "disable":
+            args["ssl_disabled"] = True
+        elif mode in ("verify-ca", "verify-full"):
+            if ca:
+                args["ssl_ca"] = ca
+            args["ssl_verify_cert"] = verify_cert
+            args["ssl_verify_identity"] = mode == "verify-full" and verify_cert and verify_host
+        return mode not in ("disable", "prefer")
+
+    @staticmethod
+    def _capture_columns(session: _Session) -> None:
+        """Record full column definitions (with the wire length) on a pure-Python connection."""
+        protocol = getattr(session.conn, "_protocol", None)
+        if protocol is None:  # pragma: no cover - another driver version: lengths stay unknown
+            return
+        original = protocol.parse_column
+
+        def parse_column(packet: bytes, encoding: str = "utf-8") -> Any:
+            session.columns.append(mt.parse_column_definition(bytes(packet)))
+            return original(packet, encoding)
+
+        protocol.parse_column = parse_column
+
+    def _release(self, conn: Any) -> None:
+        """Close the main connection after its session was restored (tests hook in here)."""
+        conn.close()
+
+    def _discard(self, session: _Session) -> None:
+        try:
+            session.conn.close()
+        except Exception:  # noqa: BLE001 - a broken connection is being thrown away
+            pass
+
+    def _finish(self, session: _Session, commit: bool) -> None:
+        try:
+            session.run("COMMIT" if commit else "ROLLBACK")
+            session.restore()
+        except RivetSourceError as exc:
+            log.warning("mysql: could not restore the session, dropping the connection: %s", exc)
+            self._discard(session)
+            return
+        self._release(session.conn)
+
+    def _kill_query(self, session: _Session) -> None:
+        """Stop a still-streaming query server-side, so closing does not drain every row."""
+        try:
+            side = self._connect(export=session.export)
+            try:
+                side.run(f"KILL QUERY {int(session.conn.connection_id)}")
+            finally:
+                self._discard(side)
+        except RivetSourceError as exc:  # then closing drains the rest: slow but correct
+            log.warning("mysql: could not stop the query early: %s", exc)
+
+    # -- the Source protocol -------------------------------------------------------------
+    def open(self, request: ReadRequest) -> MySQLBatchStream:
+        """Connect, UTC + timeout, START TRANSACTION READ ONLY, run the query unbuffered."""
+        session = self._connect(export=request.export)
+        reader: _Reader | None = None
+        try:
+            session.apply(request.statement_timeout_s)
+            session.run("START TRANSACTION READ ONLY")
+            reader = _Reader(session, _bind(session.conn, request.sql, request.params))
+            fields = self._enrich(reader.fields, request, session)
+            schema = mt.build_schema(fields, request.column_overrides, request.export)
+        except BaseException:
+            if reader is not None and not reader.done:
+                self._kill_query(session)
+                reader.free()
+            self._finish(session, commit=False)
+            raise
+        return MySQLBatchStream(self, session, reader, fields, schema, request)
+
+    def scalar(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> Any:
+        """One value (min/max/count probes) in its own read-only transaction, in UTC."""
+        rows = self.rows(sql, params, export=export)
+        return rows[0][0] if rows and rows[0] else None
+
+    def rows(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> list[tuple]:
+        """A small result (planning queries) in its own read-only transaction, in UTC."""
+        session = self._connect(export=export)
+        ok = False
+        try:
+            timeout = self.config.tuning.statement_timeout_s if self.config.tuning else None
+            session.apply(timeout or 0)
+            session.run("START TRANSACTION READ ONLY")
+            rows = session.run(sql, params)
+            ok = True
+        finally:
+            self._finish(session, commit=ok)
+        return rows
+
+    def describe(self, request: ReadRequest) -> pa.Schema:
+        """The query's schema from a server-side PREPARE: metadata only, nothing executed."""
+        side = self._connect(pure=True, export=request.export)
+        try:
+            side.apply(request.statement_timeout_s)
+            fields = self._prepared_fields(side, request)
+            if fields is not None and side.mariadb:
+                fields = self._mariadb_json(side, fields, side.database or "")
+        finally:
+            self._discard(side)
+        if fields is not None:
+            return mt.build_schema(fields, request.column_overrides, request.export)
+        stream = self.open(request)  # cannot be prepared: run it and stop after the metadata
+        stream.close()
+        return stream.schema
+
+    # -- metadata the C extension does not give ----------------------------------------------
+    def _enrich(self, fields: list[mt.FieldMeta], request: ReadRequest,
+                main: _Session) -> list[mt.FieldMeta]:
+        """Fill wire lengths (tinyint(1), DECIMAL precision, BIT width) and MariaDB JSON flags."""
+        lengths = any(f.needs_length for f in fields)
+        json = main.mariadb and any(f.origin and f.maybe_mariadb_json for f in fields)
+        if not (lengths or json):
+            return fields
+        side = self._connect(pure=True, export=request.export)
+        try:
+            side.apply(request.statement_timeout_s)
+            prepared = self._prepared_fields(side, request) if lengths else None
+            if prepared is not None and len(prepared) == len(fields):
+                fields = [replace(f, length=p.length) if f.needs_length else f
+                          for f, p in zip(fields, prepared)]
+            elif lengths:  # pragma: no cover - servers/proxies that refuse COM_STMT_PREPARE
+                log.warning("mysql: could not PREPARE the query for its column metadata; "
+                            "tinyint(1) reads as int16, BIT as int64, DECIMAL with default precision")
+            if json:
+                fields = self._mariadb_json(side, fields, main.database or "")
+        finally:
+            self._discard(side)
+        return fields
+
+    def _prepared_fields(self, side: _Session, request: ReadRequest) -> list[mt.FieldMeta] | None:
+        """Column definitions from COM_STMT_PREPARE (values bound as literals, never executed)."""
+        side.columns.clear()
+        try:
+            sql = request.sql.strip().rstrip(";")
+            prepared = side.conn.cmd_stmt_prepare(_bind(side.conn, sql, request.params))
+            side.conn.cmd_stmt_close(prepared["statement_id"])
+        except _DRIVER_ERRORS as exc:
+            log.debug("mysql: PREPARE failed: %s", exc)
+            return None
+        # Parameter definitions are parsed before the columns: keep the last num_columns.
+        count = int(prepared.get("num_columns") or 0)
+        return list(side.columns[-count:]) if count else None
+
+    def _mariadb_json(self, side: _Session, fields: list[mt.FieldMeta],
+                      default_db: str) -> list[mt.FieldMeta]:
+        """MariaDB's JSON is LONGTEXT plus a `json_valid(col)` CHECK: find it in the catalog."""
+        query = mt.json_check_query(fields, default_db)
+        if query is None:
+            return fields
+        try:
+            rows = side.run(*query)
+        except RivetSourceError:  # no CHECK_CONSTRAINTS (old server): JSON stays a string
+            return fields
+        return mt.mark_json(fields, rows, default_db)
