@@ -34,7 +34,21 @@ class DagsterOptions(StrictModel):
     group: str | None = Field(None, description="Asset group name (default 'rivet').")
     tags: dict[str, str] = Field(default_factory=dict, description="Asset tags.")
     description: str | None = Field(None, description="Asset description (default: the query).")
-    sensor_interval_s: int | None = Field(None, ge=1, description="Incremental refresh sensor interval.")
+    sensor_interval_s: int | None = Field(
+        None, ge=1, description="Interval of the refresh (incremental) and planning (chunked) "
+                                "sensors, in seconds (default 300).")
+    time_partitions: Literal["daily", "hourly"] = Field(
+        "daily", description="time_window without days_window: the partition granularity.")
+    partition_start: str | None = Field(
+        None, description="time_window without days_window: the first partition, "
+                          "'YYYY-MM-DD' (daily) or 'YYYY-MM-DD-HH:MM' (hourly), UTC.")
+
+    @field_validator("partition_start")
+    @classmethod
+    def _start(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^\d{4}-\d{2}-\d{2}(-\d{2}:\d{2})?$", value):
+            raise ValueError(f"partition_start '{value}' must be 'YYYY-MM-DD' or 'YYYY-MM-DD-HH:MM'")
+        return value
 
     @field_validator("key_prefix")
     @classmethod
@@ -159,7 +173,10 @@ class ExportConfig(StrictModel):
     time_column: str | None = Field(None, description="time_window: the time column.")
     time_column_type: Literal["timestamp", "unix"] = Field(
         "timestamp", description="time_window: timestamp or unix (epoch seconds).")
-    days_window: int | None = Field(None, ge=1, description="time_window: export the last N days.")
+    days_window: int | None = Field(
+        None, ge=1, description="time_window: Rivet's rolling window, every run re-exports the last N "
+                                "days (an unpartitioned asset). Without it the asset gets daily or "
+                                "hourly time partitions (see dagster.time_partitions).")
     destination: DestinationConfig = Field(description="Where the files go (see `destination`).")
     dagster: DagsterOptions = Field(default_factory=DagsterOptions,
                                     description="Overrides the root `dagster:` block.")
@@ -255,8 +272,6 @@ class ExportConfig(StrictModel):
         if self.mode == "time_window":
             if not self.time_column:
                 raise RuleError("mode time_window needs time_column", field="time_column")
-            if not self.days_window:
-                raise RuleError("mode time_window needs days_window", field="days_window")
         elif self.time_column or self.days_window:
             raise RuleError(f"time_column/days_window are only used with mode time_window "
                             f"(mode is {self.mode})",

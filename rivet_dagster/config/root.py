@@ -28,6 +28,11 @@ class RivetConfig(StrictModel):
                 raise RuleError(f"export name '{export.name}' is used twice; names must be unique "
                                 "(all state is keyed by name)", export=export.name, field="name")
             seen.add(export.name)
+            if (export.mode == "time_window" and not export.days_window
+                    and not (export.dagster.partition_start or self.dagster.partition_start)):
+                raise RuleError("mode time_window needs days_window (a rolling window) or "
+                                "dagster.partition_start (time partitions)",
+                                export=export.name, field="days_window")
         return self
 
     def export(self, name: str) -> ExportConfig:

@@ -5,6 +5,7 @@ materialization's metadata, streams the export into a new snapshot slot through 
 manager's destination, and only then returns the `MaterializeResult` that commits it.
 """
 
+import datetime as dt
 import textwrap
 from collections.abc import Iterator
 from typing import Any
@@ -16,14 +17,19 @@ from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.config.root import RivetConfig
 from rivet_dagster.config.tuning_profiles import resolve_tuning
 from rivet_dagster.dagster.incremental import CHECK_NAME, FULL_REFRESH_TAG, materialize_incremental
+from rivet_dagster.dagster.partitions import (
+    build_partitions_def, partition_check_spec, partition_query, rolling_window_start,
+    time_range_sql,
+)
 from rivet_dagster.dagster.io_managers import IO_MANAGER_KEYS, RivetIOManagerBase
 from rivet_dagster.dagster.metadata import (
-    MANIFEST, SNAPSHOT, materialization_metadata, previous_metadata,
+    MANIFEST, SNAPSHOT, VERIFIED, materialization_metadata, previous_metadata,
 )
 from rivet_dagster.destinations import Destination
-from rivet_dagster.engine import run_export
+from rivet_dagster.engine import fault_point, run_export
 from rivet_dagster.errors import RivetError
-from rivet_dagster.sources import create_source
+from rivet_dagster.sources import Source, create_source
+from rivet_dagster.sources.connection_url import pool_name
 
 SNAPSHOT_PREFIX = "snapshot-"
 
@@ -58,16 +64,21 @@ def build_export_asset(config: RivetConfig, export: ExportConfig) -> dg.AssetsDe
     tags = {**config.dagster.tags, **export.dagster.tags}
     source_kind = "postgres" if config.source.type == "postgres" else "mysql"
     key = asset_key(config, export)
+    partitions_def = build_partitions_def(config, export, key)
     check_specs = None
     if export.mode == "incremental":
         check_specs = [dg.AssetCheckSpec(
             CHECK_NAME, asset=key,
             description="Source COUNT(*) over the increment's cursor window equals the rows "
                         "written and the rows read back from the committed parts.")]
+    elif partitions_def is not None:
+        check_specs = [partition_check_spec(key, partitions_def)]
 
     @dg.asset(
         key=key,
         check_specs=check_specs,
+        partitions_def=partitions_def,
+        pool=export.source_group or pool_name(config.source),
         group_name=export.dagster.group or config.dagster.group or "rivet",
         kinds={source_kind, export.format},
         description=asset_description(config, export),
@@ -87,25 +98,33 @@ def build_export_asset(config: RivetConfig, export: ExportConfig) -> dg.AssetsDe
                 yield from materialize_incremental(context, rivet_config, export, io_manager,
                                                    full_refresh)
             else:
-                yield _materialize_full(context, rivet_config, export, io_manager)
+                yield _materialize_snapshot(context, rivet_config, export, io_manager)
+                fault_point("after_commit")
         except RivetError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
 
     return _export_asset
 
 
-def _materialize_full(context: AssetExecutionContext, config: RivetConfig, export: ExportConfig,
-                      io_manager: RivetIOManagerBase) -> dg.MaterializeResult:
+def _materialize_snapshot(context: AssetExecutionContext, config: RivetConfig,
+                          export: ExportConfig, io_manager: RivetIOManagerBase
+                          ) -> dg.MaterializeResult:
+    """Full mode, one chunk or time partition, or a rolling window: a complete snapshot."""
+    source = create_source(config.source)
+    scope = context.partition_key if context.has_partition_key else ""
     previous = previous_metadata(context)
     committed = int(previous.get(SNAPSHOT, 0) or 0)
     snapshot = committed + 1
+    sql, params, verify = _snapshot_query(context, config, export, source)
     destination = io_manager.destination_for(export.destination, export.name, context.run_id)
+    folder = f"{export.name}/{scope}" if scope else export.name
     if destination.keeps_files:
-        _drop_stale_snapshots(destination, export.name, keep_from=committed)
+        _drop_stale_snapshots(destination, folder, keep_from=committed)
+    slot = f"{scope}/{SNAPSHOT_PREFIX}{snapshot:06d}" if scope else f"{SNAPSHOT_PREFIX}{snapshot:06d}"
     result = run_export(
-        export, create_source(config.source), destination,
-        tuning=resolve_tuning(config.source, export.tuning),
-        slot=f"{SNAPSHOT_PREFIX}{snapshot:06d}", run_id=context.run_id, log=context.log)
+        export, source, destination, tuning=resolve_tuning(config.source, export.tuning),
+        slot=slot, run_id=context.run_id, sql=sql, params=params, log=context.log,
+        manifest_extra={"range": verify[2]} if verify else None)
     if result.skipped:
         context.log.info(f"rivet: export '{export.name}' returned 0 rows and skip_empty is set; "
                          f"snapshot {committed} stays the committed one")
@@ -114,21 +133,60 @@ def _materialize_full(context: AssetExecutionContext, config: RivetConfig, expor
             "rivet/skipped": dg.MetadataValue.bool(True),
             SNAPSHOT: dg.MetadataValue.int(committed),
         }
-        for key in (MANIFEST, "rivet/files", "rivet/committed", "rivet/verified"):
-            if key in previous:
-                metadata[key] = previous[key]
+        for name in (MANIFEST, "rivet/files", "rivet/committed", VERIFIED):
+            if name in previous:
+                metadata[name] = previous[name]
+        checks = [_check(verify[2], 0, 0, 0)] if verify else []
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
+    metadata = materialization_metadata(result, snapshot=snapshot, run_id=context.run_id,
+                                        previous=previous)
+    if verify is None:
         return dg.MaterializeResult(metadata=metadata)
-    return dg.MaterializeResult(metadata=materialization_metadata(
-        result, snapshot=snapshot, run_id=context.run_id, previous=previous))
+    count_sql, count_params, window = verify
+    source_rows = int(source.scalar(count_sql, count_params, export=export.name))
+    read_back = (io_manager.load_manifest_dataset(result.manifest_uri).count_rows()
+                 if result.manifest_uri else result.rows)
+    check = _check(window, source_rows, result.rows, read_back)
+    if check.passed:
+        metadata[VERIFIED] = dg.MetadataValue.json(
+            {"boundary": window, "snapshot": snapshot, "run_id": context.run_id,
+             "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+    metadata["rivet/range"] = dg.MetadataValue.json(window)
+    return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
 
-def _drop_stale_snapshots(destination: Destination, export: str, keep_from: int) -> None:
+def _snapshot_query(context: AssetExecutionContext, config: RivetConfig, export: ExportConfig,
+                    source: Source) -> tuple[str | None, tuple[Any, ...],
+                                         tuple[str, tuple[Any, ...], dict[str, Any]] | None]:
+    """(sql, params, (count sql, count params, range) or None) for this materialization."""
+    if context.has_partition_key:
+        select, count, params, window = partition_query(context, config, export, source)
+        return select, params, (count, params, window)
+    if export.mode == "time_window" and export.days_window:
+        start = rolling_window_start(export.days_window)
+        select, _, params, window = time_range_sql(config.source.type, export.base_query(),
+                                                    export, start, None)
+        context.log.info(f"rivet: rolling window of {export.days_window} day(s) from {start}Z")
+        return select, params, None
+    return None, (), None
+
+
+def _check(window: dict[str, Any], source_rows: int, written: int,
+           read_back: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=CHECK_NAME, passed=source_rows == written == read_back,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"source_rows": source_rows, "written_rows": written,
+                  "read_back_rows": read_back, "range": window})
+
+
+def _drop_stale_snapshots(destination: Destination, folder: str, keep_from: int) -> None:
     """Remove snapshots older than the committed one (a reader may still use that one)."""
-    for name in destination.list_dir(export):
+    for name in destination.list_dir(folder):
         if name.startswith(SNAPSHOT_PREFIX):
             try:
                 number = int(name[len(SNAPSHOT_PREFIX):])
             except ValueError:
                 continue
             if number < keep_from:
-                destination.remove_dir(f"{export}/{name}")
+                destination.remove_dir(f"{folder}/{name}")

@@ -12,6 +12,9 @@ from rivet_dagster.config import RivetConfig, load_config
 from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.dagster.assets import asset_key, build_export_asset
 from rivet_dagster.dagster.io_managers import default_io_managers
+from rivet_dagster.dagster.chunk_jobs import (
+    build_plan_sensor, build_reconcile_job, build_repair_sensor,
+)
 from rivet_dagster.dagster.sensors import build_refresh_sensor
 from rivet_dagster.errors import RivetNotImplementedError
 
@@ -38,10 +41,19 @@ def build_defs_from_config(config: RivetConfig, *,
             "these configured features are parsed and validated but not built yet:\n"
             + "\n".join(f"  - {p}" for p in problems))
     assets = [build_export_asset(config, export) for export in config.exports]
-    sensors = [build_refresh_sensor(config, export, asset_key(config, export))
-               for export in config.exports if export.mode == "incremental"]
+    sensors: list[dg.SensorDefinition] = []
+    jobs: list[dg.JobDefinition] = []
+    for export in config.exports:
+        key = asset_key(config, export)
+        if export.mode == "incremental":
+            sensors.append(build_refresh_sensor(config, export, key))
+        if export.mode == "chunked":
+            sensors.append(build_plan_sensor(config, export, key))
+            jobs.append(build_reconcile_job(config, export, key))
+        if export.mode == "chunked" or (export.mode == "time_window" and not export.days_window):
+            sensors.append(build_repair_sensor(config, export, key))
     kinds = {export.destination.type for export in config.exports}
-    return dg.Definitions(assets=assets, sensors=sensors,
+    return dg.Definitions(assets=assets, sensors=sensors, jobs=jobs,
                           resources={**default_io_managers(kinds), **(resources or {})})
 
 
@@ -63,8 +75,6 @@ def unbuilt_features(config: RivetConfig) -> list[str]:
 
 def _unbuilt_in_export(export: ExportConfig) -> list[str]:
     problems = []
-    if export.mode not in ("full", "incremental"):
-        problems.append(f"field 'mode': mode '{export.mode}' (full and incremental are built)")
     if export.destination.type not in _BUILT_DESTINATIONS:
         problems.append(f"field 'destination.type': the '{export.destination.type}' destination")
     if export.quality is not None:

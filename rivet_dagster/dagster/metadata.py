@@ -28,8 +28,10 @@ EPOCH_START = "rivet/epoch_start"
 
 def previous_metadata(context: dg.AssetExecutionContext) -> dict[str, Any]:
     """Plain values of the latest materialization's metadata for this asset (or {})."""
+    partitions = [context.partition_key] if context.has_partition_key else None
     records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=context.asset_key), limit=1).records
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=partitions),
+        limit=1).records
     if not records or records[0].asset_materialization is None:
         return {}
     return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}

@@ -79,14 +79,14 @@ def parse_key(key: str) -> ChunkRange:
     return ChunkRange("int", int(lo), int(hi))
 
 
-def aligned_window(value: int, size: int, origin: int = 1) -> ChunkRange:
+def aligned_window(value: int, size: int, origin: int = 0) -> ChunkRange:
     """The window of width `size` (aligned to `origin`) that holds `value`."""
     index = (value - origin) // size
     lo = origin + index * size
     return ChunkRange("int", lo, lo + size - 1)
 
 
-def int_windows(window_indexes: Iterable[int], size: int, origin: int = 1) -> list[ChunkRange]:
+def int_windows(window_indexes: Iterable[int], size: int, origin: int = 0) -> list[ChunkRange]:
     """Windows for the given indexes (e.g. the non-empty ones from a GROUP BY)."""
     return [ChunkRange("int", origin + i * size, origin + (i + 1) * size - 1)
             for i in sorted(set(window_indexes))]

@@ -81,3 +81,21 @@ def _parse_url(url: str, source: SourceConfig) -> ConnectionParams:
         user=unquote(parts.username or ""),
         password=unquote(parts.password) if parts.password is not None else None,
         database=unquote(parts.path.lstrip("/")) or None, options=options)
+
+
+def pool_name(source: SourceConfig) -> str:
+    """A Dagster concurrency pool per source database, readable and secret-free.
+
+    Derived from the config only (no environment lookups at definition time): host and
+    database for URLs and structured fields, the variable or file name otherwise.
+    """
+    if source.url:
+        parts = urlsplit(source.url)
+        ident = f"{parts.hostname or 'localhost'}_{parts.port or source.default_port}_{parts.path.lstrip('/')}"
+    elif source.url_env:
+        ident = f"env_{source.url_env}"
+    elif source.url_file:
+        ident = f"file_{Path(source.url_file).stem}"
+    else:
+        ident = f"{source.host}_{source.port or source.default_port}_{source.database}"
+    return f"rivet_{source.type}_" + re.sub(r"[^a-z0-9_]+", "_", ident.lower()).strip("_")

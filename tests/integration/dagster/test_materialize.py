@@ -158,15 +158,14 @@ source: {type: postgres, url: "postgresql://postgres@127.0.0.1/postgres"}
 exports:
   - name: inc
     table: t
-    mode: chunked
-    chunk_column: id
     format: parquet
+    quality: {row_count_min: 1}
     destination: {type: s3, bucket: b, region: us-east-1}
 """)
     with pytest.raises(RivetNotImplementedError) as err:
         rivet_dagster.build_defs(path)
     text = str(err.value)
-    assert "export 'inc', field 'mode'" in text and "field 'destination.type'" in text
+    assert "export 'inc', field 'quality'" in text and "field 'destination.type'" in text
     assert isinstance(err.value, NotImplementedError)
 
 
