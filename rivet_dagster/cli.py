@@ -46,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("what", nargs="?", choices=["config"], default="config",
                         help="what to describe (only 'config')")
 
+    plan = commands.add_parser(
+        "plan", help="add a chunked export's partitions to the Dagster instance",
+        description="Plan the chunk ranges of a chunked export and add the new ones as dynamic "
+                    "partitions to the instance in DAGSTER_HOME (idempotent; keys are never "
+                    "renamed). Prints every key, new ones marked '+'.")
+    plan.add_argument("config", metavar="CONFIG", help="path to the YAML config")
+    plan.add_argument("-e", "--export", required=True, metavar="NAME", help="the chunked export")
+    plan.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                      help="value for ${KEY} in the config; repeatable")
+    plan.add_argument("--dry-run", action="store_true", help="print the plan, add nothing")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+
     for name in NOT_BUILT:
         commands.add_parser(name, help=_NOT_BUILT_HELP[name], add_help=False)
     return parser
@@ -68,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(parser, args)
+        if args.command == "plan":
+            return _plan(parser, args)
         return _schema()
     except RivetError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
@@ -90,6 +104,58 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     described = ", ".join(f"{e.name} ({e.mode}, {e.format} -> {e.destination.type})"
                           for e in config.exports)
     print(f"OK: {len(config.exports)} export(s): {described}")
+    return 0
+
+
+def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Dagster is imported here only: `validate` and `schema` stay fast."""
+    import os
+
+    from rivet_dagster.config import load_config
+
+    try:
+        config = load_config(args.config, _params(parser, args.param))
+    except RivetConfigError as exc:
+        _print_problems(exc, str(args.config))
+        return 1
+    try:
+        export = config.export(args.export)
+    except KeyError:
+        names = ", ".join(e.name for e in config.exports)
+        raise RivetConfigError(f"no export named '{args.export}' (exports: {names})") from None
+    if export.mode != "chunked":
+        raise RivetConfigError(f"mode is {export.mode}; plan is for mode chunked",
+                               export=export.name, field="mode")
+    if not os.environ.get("DAGSTER_HOME"):
+        raise RivetError("DAGSTER_HOME is not set: plan adds partitions to that instance")
+    import dagster as dg
+
+    from rivet_dagster.dagster.assets import asset_key
+    from rivet_dagster.dagster.chunk_jobs import apply_plan, plan_export
+    from rivet_dagster.engine.chunk_ranges import LayoutChanged
+
+    key = asset_key(config, export)
+    with dg.DagsterInstance.get() as instance:
+        try:
+            result = plan_export(config, export, key, instance)
+        except LayoutChanged as exc:
+            raise RivetConfigError(str(exc), export=export.name, field="chunk_size") from None
+        if not args.dry_run:
+            apply_plan(result, key, instance)
+    new = set(result.new_keys)
+    if args.json:
+        print(json.dumps({"export": export.name, "keys": result.keys,
+                          "new_keys": result.new_keys, "diagnostics": result.diagnostics},
+                         indent=2, default=str))
+        return 0
+    for k in result.keys:
+        print(f"{'+' if k in new else ' '} {k}")
+    d = result.diagnostics
+    verb = "would add" if args.dry_run else "added"
+    print(f"{export.name}: {len(result.keys)} partition(s), {verb} {len(new)}; rows {d.get('rows')}, "
+          f"null rows {d.get('null_rows')}, column {d.get('chunk_column')}"
+          + (f", density {d['density']}" if "density" in d else "")
+          + (" (sparse)" if d.get("sparse") else ""), file=sys.stderr)
     return 0
 
 
