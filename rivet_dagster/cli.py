@@ -131,7 +131,7 @@ def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     import dagster as dg
 
     from rivet_dagster.dagster.assets import asset_key
-    from rivet_dagster.dagster.chunk_jobs import apply_plan, plan_export
+    from rivet_dagster.dagster.chunk_jobs import apply_plan, apply_pool_limit, plan_export
     from rivet_dagster.engine.chunk_ranges import LayoutChanged
 
     key = asset_key(config, export)
@@ -140,8 +140,10 @@ def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             result = plan_export(config, export, key, instance)
         except LayoutChanged as exc:
             raise RivetConfigError(str(exc), export=export.name, field="chunk_size") from None
+        pool = None
         if not args.dry_run:
             apply_plan(result, key, instance)
+            pool = apply_pool_limit(config, export, instance)
     new = set(result.new_keys)
     if args.json:
         print(json.dumps({"export": export.name, "keys": result.keys,
@@ -156,6 +158,9 @@ def _plan(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
           f"null rows {d.get('null_rows')}, column {d.get('chunk_column')}"
           + (f", density {d['density']}" if "density" in d else "")
           + (" (sparse)" if d.get("sparse") else ""), file=sys.stderr)
+    if pool is not None:
+        print(f"pool {pool[0]}: {pool[1]} concurrent run step(s) (the export's `parallel`, "
+              "unless set before)", file=sys.stderr)
     return 0
 
 

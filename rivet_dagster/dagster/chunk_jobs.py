@@ -20,6 +20,7 @@ from rivet_dagster.engine.chunk_planner import ChunkPlan, chunk_sql, plan_chunks
 from rivet_dagster.engine.chunk_ranges import parse_key
 from rivet_dagster.errors import RivetError
 from rivet_dagster.sources import create_source
+from rivet_dagster.sources.connection_url import pool_name
 
 DEFAULT_INTERVAL_S = 300
 
@@ -41,6 +42,17 @@ def apply_plan(plan: ChunkPlan, key: dg.AssetKey, instance: dg.DagsterInstance) 
         instance.add_dynamic_partitions(partitions_def_name(key), plan.new_keys)
     instance.report_runless_asset_event(dg.AssetObservation(
         asset_key=key, metadata=plan_metadata(plan)))
+
+
+def apply_pool_limit(config: RivetConfig, export: ExportConfig,
+                     instance: dg.DagsterInstance) -> tuple[str, int]:
+    """Cap the source's pool at the export's `parallel` unless a limit is already set."""
+    pool = export.source_group or pool_name(config.source)
+    storage = instance.event_log_storage
+    if pool in storage.get_concurrency_keys():
+        return pool, storage.get_concurrency_info(pool).slot_count
+    storage.set_concurrency_slots(pool, export.parallel)
+    return pool, export.parallel
 
 
 def plan_metadata(plan: ChunkPlan) -> dict[str, Any]:

@@ -25,6 +25,7 @@ exports:
     table: pl
     mode: chunked
     chunk_size: 1000
+    parallel: 3
     format: parquet
     destination: {{type: local, path: "{tmp_path / 'out'}"}}
 """)
@@ -38,11 +39,15 @@ exports:
     assert first.stdout.split() == ["+", "00000000000000000000-00000000000000000999",
                                     "+", "00000000000000001000-00000000000000001999",
                                     "+", "00000000000000002000-00000000000000002999"]
+    assert "pool rivet_postgres_127_0_0_1_5432_" in first.stderr and ": 3 concurrent" in first.stderr
     second = run("plan", str(config), "--export", "pl")
     assert "+" not in second.stdout and "added 0" in second.stderr
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         keys = instance.get_dynamic_partitions(partitions_def_name(dg.AssetKey("pl")))
         assert len(keys) == 3
+        pools = instance.event_log_storage.get_concurrency_keys()
+        assert len(pools) == 1 and instance.event_log_storage.get_concurrency_info(
+            pools.pop()).slot_count == 3
     wrong = run("plan", str(config), "--export", "nope")
     assert wrong.returncode == 1 and "no export named 'nope'" in wrong.stderr
     assert "Traceback" not in wrong.stderr
