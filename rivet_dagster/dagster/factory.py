@@ -77,6 +77,8 @@ def _unbuilt_in_export(export: ExportConfig) -> list[str]:
     problems = []
     if export.destination.type not in _BUILT_DESTINATIONS:
         problems.append(f"field 'destination.type': the '{export.destination.type}' destination")
+    if export.chunk_by_key:
+        problems.append("field 'chunk_by_key': keyset paging (use chunk_size ranges meanwhile)")
     if export.quality is not None:
         problems.append("field 'quality': quality checks (asset checks)")
     if export.on_schema_drift != "warn":
