@@ -39,10 +39,17 @@ class HashingSink:
         self._inner = inner
         self._hash = hashlib.sha256()
         self._size = 0
+        self._discarding = False
         self.closed = False
+
+    def discard(self) -> None:
+        """Drop every later write: an aborted part's format writer may still flush on GC."""
+        self._discarding = True
 
     def write(self, data: Any) -> int:
         view = memoryview(data)
+        if self._discarding:
+            return view.nbytes
         self._hash.update(view)
         self._inner.write(view)
         self._size += view.nbytes

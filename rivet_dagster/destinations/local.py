@@ -34,6 +34,7 @@ class LocalPartHandle:
         return PartInfo(self._rel_name, rows, self.sink.size, self.sink.hexdigest())
 
     def abort(self) -> None:
+        self.sink.discard()
         try:
             self._file.close()
         finally:

@@ -25,6 +25,7 @@ class StdoutPartHandle:
         return PartInfo("-", rows, self.sink.size, self.sink.hexdigest())
 
     def abort(self) -> None:
+        self.sink.discard()
         self._stream.flush()
 
 
