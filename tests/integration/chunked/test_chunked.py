@@ -131,3 +131,28 @@ def test_changed_settings_keep_the_frozen_layout(pg_url, tmp_path):
         second = plan(path, "ch_layout", instance)
         assert second.keys[:len(first.keys)] == first.keys
         assert second.new_keys == ["00000000000000004000-00000000000000004999"]
+
+
+def test_chunk_count_memory_sizing_and_small_tables(pg_url, tmp_path):
+    execute("postgres", pg_url, "CREATE TABLE ch_cnt (id INT PRIMARY KEY, pad TEXT)",
+            "INSERT INTO ch_cnt SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g",
+            "ANALYZE ch_cnt", "CREATE TABLE ch_small (id INT PRIMARY KEY)",
+            "INSERT INTO ch_small VALUES (5), (50000), (90000)")
+    with dg.instance_for_test() as instance:
+        counted = plan(write_config(tmp_path, engine="postgres", url=pg_url, name="ch_cnt",
+                                    what="table: ch_cnt", extra="chunk_count: 4"), "ch_cnt", instance)
+        assert counted.keys == ["00000000000000000001-00000000000000005000",
+                                "00000000000000005001-00000000000000010000",
+                                "00000000000000010001-00000000000000015000",
+                                "00000000000000015001-00000000000000020000"]
+        memory = plan(write_config(tmp_path, engine="postgres", url=pg_url, name="ch_mem",
+                                   what="table: ch_cnt", extra="chunk_size_memory_mb: 1"),
+                      "ch_mem", instance)
+        # ~250 bytes a row: 1 MB -> ~4000 rows, clamped up to the 10,000-row floor
+        assert memory.diagnostics["chunk_size"] == 10_000 and len(memory.keys) == 3
+        small = plan(write_config(tmp_path, engine="postgres", url=pg_url, name="ch_small",
+                                  what="table: ch_small", extra="chunk_size: 1000"),
+                     "ch_small", instance)
+        # 3 rows fit in one chunk: one partition over the aligned span, not three
+        assert small.keys == ["00000000000000000000-00000000000000090999"]
+        assert small.diagnostics["downgraded_to_single_partition"] is True
