@@ -9,6 +9,7 @@ width) of the first plan is frozen: later plans only add windows for new rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,14 +165,17 @@ def _int_ranges(source: Source, dialect: str, expr: str, src: str, export: Expor
 
 def _layout(source: Source, dialect: str, export: ExportConfig, low: int, high: int,
             ints: list[ChunkRange]) -> tuple[int, int]:
-    """(width, origin): frozen by existing partitions, else from the config."""
-    if ints:
-        first = min(ints)
-        widths = {r.hi - r.lo + 1 for r in ints}  # type: ignore[operator]
-        return (max(widths), int(first.lo))  # type: ignore[arg-type]
+    """(width, origin). `chunk_size` is authoritative and aligned to 0; the derived layouts
+    (chunk_count, chunk_size_memory_mb) are frozen by the existing partitions."""
     if export.chunk_count:
+        if ints:
+            first = min(ints)
+            return int(first.hi) - int(first.lo) + 1, int(first.lo)  # type: ignore[arg-type]
         return count_size(low, high, export.chunk_count), low
     if export.chunk_size_memory_mb:
+        if ints:
+            widths = Counter(int(r.hi) - int(r.lo) + 1 for r in ints)  # type: ignore[arg-type]
+            return widths.most_common(1)[0][0], 0
         return _memory_chunk_size(source, dialect, export), 0
     return export.chunk_size, 0
 
