@@ -9,25 +9,22 @@ transaction-mode pooler.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
 import pyarrow as pa
-from psycopg.types.string import TextLoader
 
 from rivet_dagster.config.source import SourceConfig
 from rivet_dagster.errors import RivetSourceError
-from rivet_dagster.sources import arrow_types
 from rivet_dagster.sources.base import ReadRequest
+from rivet_dagster.sources.postgres_arrow import batch_from_rows, raw_schema, register_loaders
 from rivet_dagster.sources.connection_url import ConnectionParams, resolve_connection
 from rivet_dagster.sources.postgres_types import (
     MappedColumn, PgColumn, UnsupportedColumn, map_column, SCALAR_OIDS, ARRAY_OIDS, NUMERIC_OID,
 )
 
 log = logging.getLogger(__name__)
-_TEXT_LOADED = ("json", "jsonb", "interval")
 
 
 class PostgresSource:
@@ -59,8 +56,6 @@ class PostgresSource:
             raise RivetSourceError(
                 f"postgres: cannot connect to {p.describe()}: {_first_line(exc)}",
                 export=export, field="source") from None
-        for name in _TEXT_LOADED:
-            conn.adapters.register_loader(name, TextLoader)
         conn.read_only = True
         return conn
 
@@ -109,6 +104,7 @@ class PostgresBatchStream:
         try:
             _apply_session(conn, request)
             self._cursor = conn.cursor(name="rivet_export", withhold=False)
+            register_loaders(self._cursor)  # this cursor only: probes keep typed values
             self._cursor.itersize = request.batch_size
             self._cursor.execute(request.sql, request.params or None)
             columns = _describe_columns(conn, self._cursor.description or [])
@@ -117,6 +113,7 @@ class PostgresBatchStream:
                                    export=request.export, field="query") from None
         self.columns = _map_all(columns, request)
         self.schema = _schema(self.columns)
+        self._raw = raw_schema(self.columns)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         size = self._request.batch_size
@@ -136,10 +133,7 @@ class PostgresBatchStream:
             self.close()
 
     def _to_batch(self, rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
-        columns = list(zip(*rows))
-        arrays = [_to_array(values, mapped, self._request.export)
-                  for values, mapped in zip(columns, self.columns)]
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        return batch_from_rows(rows, self.columns, self._raw, self.schema, self._request.export)
 
     def close(self) -> None:
         if self._closed:
@@ -208,46 +202,6 @@ def _schema(columns: list[MappedColumn]) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow_type, nullable=True,
                                metadata={"rivet.native_type": c.native_type})
                       for c in columns])
-
-
-def _to_array(values: Sequence[Any], column: MappedColumn, export: str | None) -> pa.Array:
-    try:
-        if column.kind == "uuid":
-            storage = pa.array([_uuid_bytes(v) for v in values], pa.binary(16))
-            return pa.ExtensionArray.from_storage(arrow_types.UUID, storage)
-        if column.kind == "json":
-            strings = pa.array([None if v is None else _json_text(v) for v in values], pa.string())
-            return pa.ExtensionArray.from_storage(arrow_types.JSON, strings)
-        if column.kind == "override":
-            try:
-                return pa.array(values, column.arrow_type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                return pa.array(values).cast(column.arrow_type)
-        return pa.array(values, column.arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError) as exc:
-        raise RivetSourceError(
-            f"postgres: column '{column.name}' ({column.native_type}) does not fit "
-            f"{column.arrow_type}: {exc}", export=export, field=f"columns.{column.name}") from None
-
-
-def _uuid_bytes(value: Any) -> bytes | None:
-    if value is None:
-        return None
-    if isinstance(value, uuid.UUID):
-        return value.bytes
-    if isinstance(value, (bytes, bytearray)) and len(value) == 16:
-        return bytes(value)
-    try:
-        return uuid.UUID(str(value)).bytes
-    except ValueError:
-        return None  # documented: an override to uuid turns unparsable text into NULL
-
-
-def _json_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    import json
-    return json.dumps(value, default=str)
 
 
 def _tls_kwargs(config: SourceConfig) -> dict[str, Any]:

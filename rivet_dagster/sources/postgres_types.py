@@ -71,7 +71,9 @@ class MappedColumn:
     name: str
     arrow_type: pa.DataType
     native_type: str
-    kind: str  # conversion strategy: "plain", "uuid", "json", "decimal", "list", "enum"
+    kind: str  # conversion strategy: "plain", "uuid", "json", "decimal", "list", "enum", "override"
+    source_oid: int = 0
+    element_oid: int | None = None  # arrays: the element type
 
 
 class UnsupportedColumn(ValueError):
@@ -80,6 +82,13 @@ class UnsupportedColumn(ValueError):
 
 def map_column(column: PgColumn, override: ColumnType | None) -> MappedColumn:
     """Decide the Arrow type of one column; raise UnsupportedColumn with a hint."""
+    mapped = _map(column, override)
+    element = ARRAY_OIDS.get(column.type_oid, column.element_oid)
+    return MappedColumn(mapped.name, mapped.arrow_type, mapped.native_type, mapped.kind,
+                        column.type_oid, element)
+
+
+def _map(column: PgColumn, override: ColumnType | None) -> MappedColumn:
     native = _native_name(column)
     if override is not None:
         target = arrow_types.override_type(override)
