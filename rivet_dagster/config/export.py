@@ -68,7 +68,7 @@ class DagsterOptions(StrictModel):
 
 
 class ParquetOptions(StrictModel):
-    """Row-group sizing (F36). Without this block pyarrow's default row-group size applies."""
+    """Row-group sizing (F36). Without this block rows are buffered into row groups of about 32 MB of Arrow data (also capped by max_file_size)."""
 
     row_group_strategy: Literal["auto", "fixed_memory", "fixed_rows"] = Field(
         "auto", description="auto / fixed_memory: rows from target_row_group_mb and the row width; "
