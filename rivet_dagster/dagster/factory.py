@@ -66,8 +66,6 @@ def unbuilt_features(config: RivetConfig) -> list[str]:
     tuning = config.source.tuning
     if tuning is not None and tuning.adaptive:
         problems.append("field 'source.tuning.adaptive': adaptive batch sizing")
-    if tuning is not None and tuning.max_batch_memory_mb is not None:
-        problems.append("field 'source.tuning.max_batch_memory_mb': the batch memory cap")
     for export in config.exports:
         problems.extend(f"export '{export.name}', {p}" for p in _unbuilt_in_export(export))
     return problems
@@ -87,6 +85,4 @@ def _unbuilt_in_export(export: ExportConfig) -> list[str]:
     if tuning is not None:
         if tuning.adaptive:
             problems.append("field 'tuning.adaptive': adaptive batch sizing")
-        if tuning.max_batch_memory_mb is not None:
-            problems.append("field 'tuning.max_batch_memory_mb': the batch memory cap")
     return problems

@@ -24,6 +24,7 @@ from rivet_dagster.config.tuning_profiles import ResolvedTuning
 from rivet_dagster.destinations import Destination, Manifest, PartHandle, PartInfo, publish_manifest
 from rivet_dagster.destinations.manifest import schema_columns
 from rivet_dagster.engine.fault_injection import fault_point
+from rivet_dagster.engine.memory_policy import MemoryPolicy
 from rivet_dagster.engine.meta_columns import enrich_batch, enrich_schema
 from rivet_dagster.engine.process_memory import peak_rss_mb
 from rivet_dagster.errors import RivetError, RivetDestinationError
@@ -98,12 +99,14 @@ def run_export(
         destination.remove_dir(rel_dir)  # leftovers of a crashed attempt of this same slot
     request = build_request(export, tuning, sql, params)
     stream = source.open(request)
+    policy = MemoryPolicy(tuning, export.name, log)
+    stream.batch_size = policy.initial_batch_size(stream.schema, request.batch_size)
     keep = [i for i, f in enumerate(stream.schema) if f.name not in set(drop_columns)]
     data_schema = pa.schema([stream.schema.field(i) for i in keep])
     schema = enrich_schema(data_schema, export.meta_columns)
     fmt.check_schema(schema)
     log.info(f"rivet: export '{export.name}' started: {source.engine} -> "
-             f"{destination.uri(rel_dir)} ({fmt.name}, batch_size {request.batch_size})")
+             f"{destination.uri(rel_dir)} ({fmt.name}, batch_size {stream.batch_size})")
     writer = _PartWriter(export, fmt, destination, rel_dir, schema)
     rows = batches = 0
     last_log = time.monotonic()
@@ -114,7 +117,9 @@ def run_export(
             if len(keep) != batch.num_columns:
                 batch = pa.RecordBatch.from_arrays([batch.column(i) for i in keep],
                                                    schema=data_schema)
-            writer.write(enrich_batch(batch, export.meta_columns, schema))
+            policy.check_values(batch)
+            for piece in policy.fit(batch, stream):
+                writer.write(enrich_batch(piece, export.meta_columns, schema))
             rows += batch.num_rows
             batches += 1
             now = time.monotonic()
@@ -124,6 +129,7 @@ def run_export(
                          f"{len(writer.parts) + 1} part(s), {rows / (now - started):,.0f} rows/s")
             if tuning.throttle_ms:
                 time.sleep(tuning.throttle_ms / 1000)
+            policy.before_fetch()
         fault_point("after_source_read")
         skipped = rows == 0 and export.skip_empty
         writer.finish(write_empty=not skipped)

@@ -40,6 +40,7 @@ class BatchStream(Protocol):
     """An open query. Iterate for batches; `schema` is valid before the first batch."""
 
     schema: pa.Schema
+    batch_size: int  # rows per fetch; may be changed between batches (memory policies)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]: ...
 

@@ -186,14 +186,14 @@ class MySQLBatchStream:
         self.schema = schema
         self._source, self._session, self._reader, self._fields = source, session, reader, fields
         self._request = request
+        self.batch_size = max(1, request.batch_size)  # the engine may lower it between batches
         self._storage = pa.struct([pa.field(f"c{i}", mt.storage_type(f)) for i, f in enumerate(fields)])
         self._closed = self._failed = False
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        size = max(1, self._request.batch_size)
         try:
             while not self._reader.done:
-                rows = self._reader.fetch(size)
+                rows = self._reader.fetch(max(1, self.batch_size))
                 if rows:
                     yield self._batch(rows)
         except BaseException:

@@ -100,6 +100,7 @@ class PostgresBatchStream:
     def __init__(self, conn: psycopg.Connection[Any], request: ReadRequest):
         self._conn = conn
         self._request = request
+        self.batch_size = max(1, request.batch_size)  # the engine may lower it between batches
         self._closed = False
         try:
             _apply_session(conn, request)
@@ -116,9 +117,9 @@ class PostgresBatchStream:
         self._raw = raw_schema(self.columns)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        size = self._request.batch_size
         try:
             while True:
+                size = max(1, self.batch_size)
                 try:
                     rows = self._cursor.fetchmany(size)
                 except psycopg.Error as exc:
