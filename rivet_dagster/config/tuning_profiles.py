@@ -18,6 +18,12 @@ PROFILES: dict[str, dict[str, int]] = {
 }
 
 
+# Memory budget of one fetched batch when no batch size is configured (rows capped at
+# AUTO_BATCH_MAX_ROWS): large batches for narrow rows, bounded memory for wide ones.
+AUTO_BATCH_MB = {"fast": 16, "balanced": 8, "safe": 4}
+AUTO_BATCH_MAX_ROWS = 25_000
+
+
 @dataclass(frozen=True)
 class ResolvedTuning:
     """Every tuning knob with a concrete value, as the engine uses it."""
@@ -36,6 +42,9 @@ class ResolvedTuning:
     adaptive: bool
     min_parallel: int
     max_value_mb: int
+    # Neither batch_size nor batch_size_memory_mb was set: batches are sized from the
+    # measured width of the rows to this budget (Rivet 0.12's memory-driven default).
+    auto_batch_mb: int | None = None
 
 
 def resolve_tuning(source: SourceConfig, export_tuning: TuningConfig | None) -> ResolvedTuning:
@@ -75,4 +84,6 @@ def resolve_tuning(source: SourceConfig, export_tuning: TuningConfig | None) -> 
         adaptive=bool(pick("adaptive", False)),
         min_parallel=int(pick("min_parallel", 1)),  # type: ignore[arg-type]
         max_value_mb=int(pick("max_value_mb", preset["max_value_mb"])),  # type: ignore[arg-type]
+        auto_batch_mb=(AUTO_BATCH_MB[profile]
+                       if batch_size is None and batch_size_memory_mb is None else None),
     )

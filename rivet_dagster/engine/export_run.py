@@ -106,7 +106,9 @@ def run_export(
     schema = enrich_schema(data_schema, export.meta_columns)
     fmt.check_schema(schema)
     log.info(f"rivet: export '{export.name}' started: {source.engine} -> "
-             f"{destination.uri(rel_dir)} ({fmt.name}, batch_size {stream.batch_size})")
+             f"{destination.uri(rel_dir)} ({fmt.name}, " + (
+                 f"batches of ~{tuning.auto_batch_mb} MB" if tuning.auto_batch_mb
+                 else f"batch_size {stream.batch_size}") + ")")
     writer = _PartWriter(export, fmt, destination, rel_dir, schema)
     rows = batches = 0
     last_log = time.monotonic()
@@ -118,6 +120,7 @@ def run_export(
                 batch = pa.RecordBatch.from_arrays([batch.column(i) for i in keep],
                                                    schema=data_schema)
             policy.check_values(batch)
+            policy.after_batch(batch, stream)
             for piece in policy.fit(batch, stream):
                 writer.write(enrich_batch(piece, export.meta_columns, schema))
             rows += batch.num_rows

@@ -19,12 +19,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rivet_dagster.config.tuning_profiles import ResolvedTuning
+from rivet_dagster.config.tuning_profiles import AUTO_BATCH_MAX_ROWS, ResolvedTuning
 from rivet_dagster.engine.process_memory import current_rss_mb
 from rivet_dagster.errors import RivetSourceError
 
 MB = 1024 * 1024
 MIN_ROWS, MAX_ROWS = 1_000, 500_000
+PROBE_ROWS = 1_000  # the first fetch of a memory-sized export measures the row width
 RSS_PAUSE_S = 5.0
 
 
@@ -66,6 +67,8 @@ class MemoryPolicy:
         self._warned_batch = self._warned_rss = False
 
     def initial_batch_size(self, schema: pa.Schema, configured: int) -> int:
+        if self.tuning.auto_batch_mb:
+            return PROBE_ROWS
         if self.tuning.batch_size_memory_mb:
             rows = rows_for_memory(schema, self.tuning.batch_size_memory_mb)
             self.log.info(f"rivet: export '{self.export}': batch_size {rows:,} rows from "
@@ -73,6 +76,14 @@ class MemoryPolicy:
                           f"(~{estimate_row_bytes(schema)} B/row estimated)")
             return rows
         return configured
+
+    def after_batch(self, batch: pa.RecordBatch, stream: Any) -> None:
+        """Memory-driven default: size the next fetches from the measured row width."""
+        budget = self.tuning.auto_batch_mb
+        if not budget or batch.num_rows == 0:
+            return
+        per_row = max(1.0, batch.nbytes / batch.num_rows)
+        stream.batch_size = int(min(AUTO_BATCH_MAX_ROWS, max(MIN_ROWS, budget * MB / per_row)))
 
     def before_fetch(self) -> None:
         limit = self.tuning.memory_threshold_mb
