@@ -25,7 +25,7 @@ from rivet_dagster.dagster.io_managers import IO_MANAGER_KEYS, RivetIOManagerBas
 from rivet_dagster.dagster.metadata import (
     MANIFEST, SNAPSHOT, VERIFIED, materialization_metadata, previous_metadata,
 )
-from rivet_dagster.destinations import Destination
+from rivet_dagster.destinations.retention import drop_numbered_before
 from rivet_dagster.engine import fault_point, run_export
 from rivet_dagster.errors import RivetError
 from rivet_dagster.sources import Source, create_source
@@ -118,8 +118,8 @@ def _materialize_snapshot(context: AssetExecutionContext, config: RivetConfig,
     sql, params, verify = _snapshot_query(context, config, export, source)
     destination = io_manager.destination_for(export.destination, export.name, context.run_id)
     folder = f"{export.name}/{scope}" if scope else export.name
-    if destination.keeps_files:
-        _drop_stale_snapshots(destination, folder, keep_from=committed)
+    # snapshots older than the committed one: a reader may still use the committed one
+    drop_numbered_before(destination, folder, SNAPSHOT_PREFIX, keep_from=committed)
     slot = f"{scope}/{SNAPSHOT_PREFIX}{snapshot:06d}" if scope else f"{SNAPSHOT_PREFIX}{snapshot:06d}"
     result = run_export(
         export, source, destination, tuning=resolve_tuning(config.source, export.tuning),
@@ -178,15 +178,3 @@ def _check(window: dict[str, Any], source_rows: int, written: int,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"source_rows": source_rows, "written_rows": written,
                   "read_back_rows": read_back, "range": window})
-
-
-def _drop_stale_snapshots(destination: Destination, folder: str, keep_from: int) -> None:
-    """Remove snapshots older than the committed one (a reader may still use that one)."""
-    for name in destination.list_dir(folder):
-        if name.startswith(SNAPSHOT_PREFIX):
-            try:
-                number = int(name[len(SNAPSHOT_PREFIX):])
-            except ValueError:
-                continue
-            if number < keep_from:
-                destination.remove_dir(f"{folder}/{name}")

@@ -23,7 +23,7 @@ from rivet_dagster.dagster.metadata import (
     COMMITTED, CURSOR, CURSOR_PREVIOUS, EPOCH_START, INCREMENT, MANIFEST, VERIFIED,
     column_schema, previous_metadata, run_figures,
 )
-from rivet_dagster.destinations import Destination
+from rivet_dagster.destinations.retention import drop_numbered_before
 from rivet_dagster.engine import build_request, fault_point, run_export
 from rivet_dagster.engine.cursor import Cursor, cursor_kind, to_cursor, window_sql
 from rivet_dagster.errors import RivetConfigError, RivetSourceError
@@ -80,7 +80,9 @@ def materialize_incremental(context: AssetExecutionContext, config: RivetConfig,
         after, epoch_start, verified = None, committed + 1, None
     source = create_source(config.source)
     destination = io_manager.destination_for(export.destination, export.name, context.run_id)
-    _drop_outside_epoch(destination, export.name, keep_from=int(previous.get(EPOCH_START, 1) or 1))
+    # increments before the committed epoch belong to a history that a full refresh replaced
+    drop_numbered_before(destination, export.name, INCREMENT_PREFIX,
+                         keep_from=int(previous.get(EPOCH_START, 1) or 1))
     kind = resolve_cursor_kind(source, config, export)
     high = probe_high_water(source, config, export, after, kind)
     state = {CURSOR_PREVIOUS: previous.get(CURSOR), EPOCH_START: epoch_start,
@@ -157,17 +159,3 @@ def _carry(previous: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, (dict, list)):
             carried[key] = dg.MetadataValue.json(value)
     return carried
-
-
-def _drop_outside_epoch(destination: Destination, export: str, keep_from: int) -> None:
-    """Increments before the committed epoch's start belong to a reset history."""
-    if not destination.keeps_files:
-        return
-    for name in destination.list_dir(export):
-        if name.startswith(INCREMENT_PREFIX):
-            try:
-                number = int(name[len(INCREMENT_PREFIX):])
-            except ValueError:
-                continue
-            if number < keep_from:
-                destination.remove_dir(f"{export}/{name}")

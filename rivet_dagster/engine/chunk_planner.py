@@ -16,7 +16,7 @@ from typing import Any
 from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.engine.chunk_ranges import (
     ChunkRange, aligned_window, count_size, day_windows, dense_windows, int_windows,
-    merge_plan, parse_key,
+    is_chunk_key, merge_plan, parse_key,
 )
 from rivet_dagster.errors import RivetConfigError, RivetSourceError
 from rivet_dagster.sources.base import Source
@@ -100,7 +100,7 @@ def plan_chunks(source: Source, dialect: str, export: ExportConfig,
     stats = source.rows(f"SELECT COUNT(*), COUNT({expr}), MIN({expr}), MAX({expr}) FROM {src}")
     total, non_null, low, high = stats[0]
     total, non_null = int(total), int(non_null)
-    existing = [parse_key(k) for k in existing_keys if k != "null" and _parses(k)]
+    existing = [parse_key(k) for k in existing_keys if k != "null" and is_chunk_key(k)]
     diagnostics: dict[str, Any] = {"chunk_column": column, "rows": total,
                                    "null_rows": total - non_null,
                                    "min": _json(low), "max": _json(high)}
@@ -219,14 +219,6 @@ def _as_date(value: Any, export: ExportConfig) -> dt.date:
         return value
     raise RivetConfigError(f"chunk_by_days needs a date or timestamp column, got "
                            f"{type(value).__name__}", export=export.name, field="chunk_by_days")
-
-
-def _parses(key: str) -> bool:
-    try:
-        parse_key(key)
-    except ValueError:
-        return False
-    return True
 
 
 def _json(value: Any) -> Any:

@@ -123,7 +123,7 @@ class LayoutChanged(ValueError):
 
 def merge_plan(existing: Sequence[str], candidates: Sequence[ChunkRange]) -> list[ChunkRange]:
     """The candidates that are new; those already covered are dropped; partial overlap fails."""
-    current = [parse_key(k) for k in existing if _is_chunk_key(k)]
+    current = [parse_key(k) for k in existing if is_chunk_key(k)]
     new: list[ChunkRange] = []
     for candidate in candidates:
         if candidate.key in existing or any(candidate.within(c) for c in current):
@@ -139,7 +139,8 @@ def merge_plan(existing: Sequence[str], candidates: Sequence[ChunkRange]) -> lis
     return new
 
 
-def _is_chunk_key(key: str) -> bool:
+def is_chunk_key(key: str) -> bool:
+    """True for a key this module made (other keys of a partitions def are ignored)."""
     try:
         parse_key(key)
     except ValueError:

@@ -13,3 +13,9 @@ def pg_url():
 def mysql_url():
     with temp_mysql_database() as url:
         yield url
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def engine_url(request, pg_url, mysql_url):
+    """(engine, url): the test runs once per engine, each against its throwaway database."""
+    return request.param, (pg_url if request.param == "postgres" else mysql_url)

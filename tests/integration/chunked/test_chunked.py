@@ -8,12 +8,6 @@ from tests.integration.chunked.harness import (
 )
 from tests.integration.incremental.harness import execute
 
-ENGINES = ["postgres", "mysql"]
-
-
-@pytest.fixture
-def url(request, pg_url, mysql_url):
-    return pg_url if request.param == "postgres" else mysql_url
 
 
 def _export_all(path, name, instance):
@@ -26,15 +20,14 @@ def _export_all(path, name, instance):
     return defs, keys
 
 
-@pytest.mark.parametrize("url", ENGINES, indirect=True, ids=ENGINES)
 @pytest.mark.parametrize("shape,ids,size,expected_keys", [
     ("dense", list(range(1, 2501)), 1000, 3),
     # three clusters of 600 ids, gaps of 50x the chunk size
     ("sparse", [*range(1, 601), *range(50_000, 50_600), *range(500_000, 500_600)], 1000, 3),
     ("huge", [2**62 + i for i in range(0, 2500)], 1000, 4),
 ])
-def test_union_equals_source(url, request, tmp_path, shape, ids, size, expected_keys):
-    engine = request.node.callspec.params["url"]
+def test_union_equals_source(engine_url, tmp_path, shape, ids, size, expected_keys):
+    engine, url = engine_url
     table = f"ch_{shape}"
     execute(engine, url, f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, v VARCHAR(10))",
             f"INSERT INTO {table} VALUES " + ",".join(f"({i}, 'x')" for i in ids))
@@ -54,9 +47,8 @@ def test_union_equals_source(url, request, tmp_path, shape, ids, size, expected_
         assert sorted(got) == sorted(ids) and len(got) == len(set(got))
 
 
-@pytest.mark.parametrize("url", ENGINES, indirect=True, ids=ENGINES)
-def test_null_keys_get_their_own_partition(url, request, tmp_path):
-    engine = request.node.callspec.params["url"]
+def test_null_keys_get_their_own_partition(engine_url, tmp_path):
+    engine, url = engine_url
     execute(engine, url, "CREATE TABLE ch_null (id INT, v VARCHAR(5))",
             "INSERT INTO ch_null VALUES (1, 'a'), (NULL, 'b'), (2500, 'c'), (NULL, 'd')")
     path = write_config(tmp_path, engine=engine, url=url, name="ch_null",
@@ -69,9 +61,8 @@ def test_null_keys_get_their_own_partition(url, request, tmp_path):
         assert sorted(all_rows(defs, instance, "ch_null", keys, "v")) == ["a", "b", "c", "d"]
 
 
-@pytest.mark.parametrize("url", ENGINES, indirect=True, ids=ENGINES)
-def test_chunk_by_days(url, request, tmp_path):
-    engine = request.node.callspec.params["url"]
+def test_chunk_by_days(engine_url, tmp_path):
+    engine, url = engine_url
     execute(engine, url, "CREATE TABLE ch_days (id INT PRIMARY KEY, d DATE)",
             "INSERT INTO ch_days VALUES (1, '2024-01-01'), (2, '2024-01-02'), (3, '2024-01-09'), "
             "(4, '2024-01-30')")

@@ -3,17 +3,10 @@
 import datetime as dt
 
 import dagster as dg
-import pytest
 
 from tests.integration.chunked.harness import defs_for, materialize, write_config
 from tests.integration.incremental.harness import execute
 
-ENGINES = ["postgres", "mysql"]
-
-
-@pytest.fixture
-def url(request, pg_url, mysql_url):
-    return pg_url if request.param == "postgres" else mysql_url
 
 
 def _ids(defs, instance, name, partition):
@@ -21,9 +14,8 @@ def _ids(defs, instance, name, partition):
                   .to_table().column("id").to_pylist())
 
 
-@pytest.mark.parametrize("url", ENGINES, indirect=True, ids=ENGINES)
-def test_daily_partitions_including_an_empty_day(url, request, tmp_path):
-    engine = request.node.callspec.params["url"]
+def test_daily_partitions_including_an_empty_day(engine_url, tmp_path):
+    engine, url = engine_url
     ts = "TIMESTAMP" if engine == "postgres" else "DATETIME(6)"
     execute(engine, url, f"CREATE TABLE tw (id INT PRIMARY KEY, at {ts})",
             "INSERT INTO tw VALUES (1, '2024-03-01 00:00:00'), (2, '2024-03-01 23:59:59.999999'),"
@@ -58,9 +50,8 @@ def test_hourly_unix_seconds(pg_url, tmp_path):
         assert _ids(defs, instance, "tu", "2024-03-01-01:00") == [3]
 
 
-@pytest.mark.parametrize("url", ENGINES, indirect=True, ids=ENGINES)
-def test_rolling_days_window(url, request, tmp_path):
-    engine = request.node.callspec.params["url"]
+def test_rolling_days_window(engine_url, tmp_path):
+    engine, url = engine_url
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     rows = [(1, now - dt.timedelta(days=10)), (2, now - dt.timedelta(days=1)), (3, now)]
     ts = "TIMESTAMP" if engine == "postgres" else "DATETIME(6)"

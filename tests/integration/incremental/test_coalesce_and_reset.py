@@ -1,23 +1,15 @@
 """Coalesce cursors, full refresh, and the verification check failing on a mismatch."""
 
 import dagster as dg
-import pytest
 
 from tests.integration.incremental.harness import (
     check_passed, execute, loaded_ids, make_defs, materialize, metadata,
 )
 
-ENGINES = ["postgres", "mysql"]
 
 
-@pytest.fixture
-def url(request, pg_url, mysql_url):
-    return pg_url if request.param == "postgres" else mysql_url
-
-
-@pytest.mark.parametrize("url", ENGINES, indirect=True, ids=ENGINES)
-def test_coalesce_exports_rows_with_null_primary(url, tmp_path, request):
-    engine = request.node.callspec.params["url"]
+def test_coalesce_exports_rows_with_null_primary(engine_url, tmp_path):
+    engine, url = engine_url
     execute(engine, url, "CREATE TABLE co (id INT PRIMARY KEY, updated_at INT NULL, created_at INT)",
             "INSERT INTO co VALUES (1, NULL, 10), (2, 20, 5), (3, NULL, 30), (4, NULL, NULL)")
     defs = make_defs(tmp_path, engine=engine, url=url, name="co", cursor="updated_at",

@@ -9,12 +9,6 @@ from tests.integration.incremental.harness import (
 
 POINTS = ["after_source_read", "after_part_written", "after_file_write", "after_manifest",
           "after_commit"]
-ENGINES = ["postgres", "mysql"]
-
-
-@pytest.fixture
-def url(request, pg_url, mysql_url):
-    return pg_url if request.param == "postgres" else mysql_url
 
 
 def _latest_cursor(instance, name):
@@ -22,10 +16,9 @@ def _latest_cursor(instance, name):
     return event.asset_materialization.metadata["rivet/cursor"].value["value"]
 
 
-@pytest.mark.parametrize("url", ENGINES, indirect=True, ids=ENGINES)
 @pytest.mark.parametrize("point", POINTS)
-def test_fault_then_rerun(url, point, tmp_path, monkeypatch, request):
-    engine = request.node.callspec.params["url"]
+def test_fault_then_rerun(engine_url, point, tmp_path, monkeypatch):
+    engine, url = engine_url
     table = f"crash_{point}"
     execute(engine, url, f"CREATE TABLE {table} (id INT PRIMARY KEY, v VARCHAR(10))",
             f"INSERT INTO {table} VALUES " + ",".join(f"({i}, 'a')" for i in range(1, 51)))

@@ -7,18 +7,11 @@ from tests.integration.incremental.harness import (
     check_passed, execute, loaded_ids, make_defs, materialize, metadata,
 )
 
-ENGINES = ["postgres", "mysql"]
 
 
-@pytest.fixture
-def url(request, pg_url, mysql_url):
-    return pg_url if request.param == "postgres" else mysql_url
-
-
-@pytest.mark.parametrize("url", ENGINES, indirect=True, ids=ENGINES)
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_three_runs(url, fmt, tmp_path, request):
-    engine = request.node.callspec.id.split("-")[-1]
+def test_three_runs(engine_url, fmt, tmp_path):
+    engine, url = engine_url
     table = f"inc_{fmt}"
     execute(engine, url, f"CREATE TABLE {table} (id INT PRIMARY KEY, v VARCHAR(20))",
             f"INSERT INTO {table} VALUES " + ",".join(f"({i}, 'v{i}')" for i in range(1, 51)))
