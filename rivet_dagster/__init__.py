@@ -26,3 +26,7 @@ def __getattr__(name: str):  # lazy: `import rivet_dagster.engine` must not impo
         from rivet_dagster.dagster.component import RivetExportsComponent
         return RivetExportsComponent
     raise AttributeError(f"module 'rivet_dagster' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:  # lets `dg list components` find the lazily imported Component
+    return sorted({*globals(), "build_defs", "RivetExportsComponent"})
