@@ -25,6 +25,7 @@ from rivet_dagster.destinations import Destination, Manifest, PartHandle, PartIn
 from rivet_dagster.destinations.manifest import schema_columns
 from rivet_dagster.engine.fault_injection import fault_point
 from rivet_dagster.engine.memory_policy import MemoryPolicy
+from rivet_dagster.engine.prefetch import Prefetcher
 from rivet_dagster.engine.meta_columns import enrich_batch, enrich_schema
 from rivet_dagster.engine.process_memory import peak_rss_mb
 from rivet_dagster.errors import RivetError, RivetDestinationError
@@ -112,8 +113,9 @@ def run_export(
     writer = _PartWriter(export, fmt, destination, rel_dir, schema)
     rows = batches = 0
     last_log = time.monotonic()
+    reader = Prefetcher(stream)
     try:
-        for batch in stream:
+        for batch in reader:
             if observe is not None:
                 observe(batch)
             if len(keep) != batch.num_columns:
@@ -123,7 +125,9 @@ def run_export(
             policy.after_batch(batch, stream)
             for piece in policy.fit(batch, stream):
                 writer.write(enrich_batch(piece, export.meta_columns, schema))
-            rows += batch.num_rows
+            n = batch.num_rows
+            del batch, piece  # let the reader thread's next batch replace it, not join it
+            rows += n
             batches += 1
             now = time.monotonic()
             if now - last_log >= PROGRESS_EVERY_S:
@@ -138,7 +142,7 @@ def run_export(
         writer.finish(write_empty=not skipped)
     except BaseException:
         writer.abort()
-        stream.close()
+        reader.close()
         raise
     fault_point("after_file_write")
     manifest_uri = None

@@ -191,18 +191,23 @@ class MySQLBatchStream:
         self._closed = self._failed = False
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for rows in self.raw_batches():
+            yield self.convert(rows)
+
+    def raw_batches(self) -> Iterator[list[tuple]]:
+        """Fetched raw rows; `convert` makes the RecordBatch (a reader thread may fetch)."""
         try:
             while not self._reader.done:
                 rows = self._reader.fetch(max(1, self.batch_size))
                 if rows:
-                    yield self._batch(rows)
+                    yield rows
         except BaseException:
             self._failed = True
             self.close()
             raise
         self.close()
 
-    def _batch(self, rows: list[tuple]) -> pa.RecordBatch:
+    def convert(self, rows: list[tuple]) -> pa.RecordBatch:
         try:
             columns = pa.array(rows, type=self._storage)  # one C loop: tuples -> columns
         except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -117,6 +117,14 @@ class PostgresBatchStream:
         self._raw = raw_schema(self.columns)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for rows in self.raw_batches():
+            yield self.convert(rows)
+
+    def raw_batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        """Fetched rows as the driver returns them; `convert` makes the RecordBatch.
+
+        Split so a reader thread can fetch while the caller's thread converts: Arrow
+        allocations then stay on one thread (allocator arenas are per thread)."""
         try:
             while True:
                 size = max(1, self.batch_size)
@@ -127,13 +135,13 @@ class PostgresBatchStream:
                                            export=self._request.export, field="query") from None
                 if not rows:
                     return
-                yield self._to_batch(rows)
+                yield rows
                 if len(rows) < size:
                     return
         finally:
             self.close()
 
-    def _to_batch(self, rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
+    def convert(self, rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
         return batch_from_rows(rows, self.columns, self._raw, self.schema, self._request.export)
 
     def close(self) -> None:

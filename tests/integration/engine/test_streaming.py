@@ -65,3 +65,22 @@ def test_mysql_million_rows(mysql_url, tmp_path):
     config = tmp_path / "rivet.yaml"
     config.write_text(CONFIG.format(engine="mysql", url=mysql_url, out=tmp_path))
     _check(_run(config), tmp_path)
+
+
+def test_a_failed_export_releases_its_connection(pg_url, tmp_path, monkeypatch):
+    """The reader thread closes the cursor and the connection when the writer fails."""
+    import psycopg
+
+    from tests.integration.db_fixtures import PG_ADMIN
+    from tests.integration.engine.export_helpers import export_once
+    from rivet_dagster.engine import InjectedFault
+
+    pg_execute(pg_url, "CREATE TABLE rel AS SELECT g AS id FROM generate_series(1, 200000) g")
+    monkeypatch.setenv("RIVET_TEST_FAULT_AT", "after_part_written")
+    config = CONFIG.format(engine="postgres", url=pg_url, out=tmp_path).replace("table: big", "table: rel")
+    with pytest.raises(InjectedFault):
+        export_once(config, tmp_path, name="big")
+    with psycopg.connect(PG_ADMIN) as conn:
+        left = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
+                            "application_name = 'rivet-dagster'", (pg_url.rsplit("/", 1)[1],)).fetchone()[0]
+    assert left == 0
