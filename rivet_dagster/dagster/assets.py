@@ -16,7 +16,8 @@ from dagster import AssetExecutionContext
 from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.config.root import RivetConfig
 from rivet_dagster.config.tuning_profiles import resolve_tuning
-from rivet_dagster.dagster.incremental import CHECK_NAME, FULL_REFRESH_TAG, materialize_incremental
+from rivet_dagster.dagster.incremental import FULL_REFRESH_TAG, materialize_incremental
+from rivet_dagster.dagster.verification import CHECK_NAME, rows_check, verify_written
 from rivet_dagster.dagster.partitions import (
     build_partitions_def, partition_check_spec, partition_query, rolling_window_start,
     time_range_sql,
@@ -136,17 +137,15 @@ def _materialize_snapshot(context: AssetExecutionContext, config: RivetConfig,
         for name in (MANIFEST, "rivet/files", "rivet/committed", VERIFIED):
             if name in previous:
                 metadata[name] = previous[name]
-        checks = [_check(verify[2], 0, 0, 0)] if verify else []
+        checks = [rows_check(0, 0, 0, {"range": verify[2]})] if verify else []
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
     metadata = materialization_metadata(result, snapshot=snapshot, run_id=context.run_id,
                                         previous=previous)
     if verify is None:
         return dg.MaterializeResult(metadata=metadata)
     count_sql, count_params, window = verify
-    source_rows = int(source.scalar(count_sql, count_params, export=export.name))
-    read_back = (io_manager.load_manifest_dataset(result.manifest_uri).count_rows()
-                 if result.manifest_uri else result.rows)
-    check = _check(window, source_rows, result.rows, read_back)
+    check = verify_written(source, count_sql, count_params, result, io_manager, export,
+                           {"range": window})
     if check.passed:
         metadata[VERIFIED] = dg.MetadataValue.json(
             {"boundary": window, "snapshot": snapshot, "run_id": context.run_id,
@@ -169,12 +168,3 @@ def _snapshot_query(context: AssetExecutionContext, config: RivetConfig, export:
         context.log.info(f"rivet: rolling window of {export.days_window} day(s) from {start}Z")
         return select, params, None
     return None, (), None
-
-
-def _check(window: dict[str, Any], source_rows: int, written: int,
-           read_back: int) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=CHECK_NAME, passed=source_rows == written == read_back,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"source_rows": source_rows, "written_rows": written,
-                  "read_back_rows": read_back, "range": window})

@@ -15,7 +15,9 @@ import dagster as dg
 
 from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.config.root import RivetConfig
-from rivet_dagster.dagster.partitions import CHECK_NAME, partitions_def_name
+from rivet_dagster.dagster.metadata import latest_metadata
+from rivet_dagster.dagster.partitions import partitions_def_name
+from rivet_dagster.dagster.verification import CHECK_NAME
 from rivet_dagster.engine.chunk_planner import ChunkPlan, chunk_sql, plan_chunks
 from rivet_dagster.engine.chunk_ranges import parse_key
 from rivet_dagster.errors import RivetError
@@ -92,20 +94,18 @@ def reconcile_partitions(config: RivetConfig, export: ExportConfig, key: dg.Asse
     source = create_source(config.source)
     evaluations = []
     for partition in sorted(instance.get_materialized_partitions(key)):
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
-        metadata = records[0].asset_materialization.metadata if records else {}
+        metadata = latest_metadata(instance, key, partition)
         written = metadata.get("dagster/row_count")
         window = metadata.get("rivet/range")
         if written is None or window is None:
             continue
-        column = window.value["column"]
+        column = window["column"]
         _, count_sql, params = chunk_sql(config.source.type, export.base_query(), column,
                                          parse_key(partition))
         now = int(source.scalar(count_sql, params, export=export.name))
         evaluations.append(dg.AssetCheckEvaluation(
-            asset_key=key, check_name=CHECK_NAME, passed=now == written.value, partition=partition,
-            metadata={"source_rows": now, "written_rows": written.value, "reconciled_at":
+            asset_key=key, check_name=CHECK_NAME, passed=now == written, partition=partition,
+            metadata={"source_rows": now, "written_rows": written, "reconciled_at":
                       dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}))
     return evaluations
 

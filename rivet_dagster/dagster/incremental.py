@@ -21,16 +21,16 @@ from rivet_dagster.config.tuning_profiles import resolve_tuning
 from rivet_dagster.dagster.io_managers import RivetIOManagerBase
 from rivet_dagster.dagster.metadata import (
     COMMITTED, CURSOR, CURSOR_PREVIOUS, EPOCH_START, INCREMENT, MANIFEST, VERIFIED,
-    column_schema, previous_metadata, run_figures,
+    as_metadata, column_schema, previous_metadata, run_figures,
 )
+from rivet_dagster.dagster.verification import rows_check, verify_written
 from rivet_dagster.destinations.retention import drop_numbered_before
 from rivet_dagster.engine import build_request, fault_point, run_export
 from rivet_dagster.engine.cursor import Cursor, cursor_kind, to_cursor, window_sql
-from rivet_dagster.errors import RivetConfigError, RivetSourceError
+from rivet_dagster.errors import RivetConfigError
 from rivet_dagster.sources import Source, create_source
 
 INCREMENT_PREFIX = "increment-"
-CHECK_NAME = "rows_match_source"
 FULL_REFRESH_TAG = "rivet/full_refresh"
 
 
@@ -92,11 +92,9 @@ def materialize_incremental(context: AssetExecutionContext, config: RivetConfig,
                          f"{after.display() if after else '(none)'}; nothing written")
         yield dg.MaterializeResult(
             metadata=_carry(previous, state | {
-                CURSOR: dg.MetadataValue.json(after.to_json() if after else None),
+                CURSOR: after.to_json() if after else None,
                 INCREMENT: committed, "dagster/row_count": 0, "rivet/skipped": True}),
-            check_results=[dg.AssetCheckResult(
-                check_name=CHECK_NAME, passed=True,
-                metadata={"window": "empty", "source_rows": 0, "written_rows": 0})])
+            check_results=[rows_check(0, 0, 0, {"window": "empty"})])
         return
     number = committed + 1
     assert export.cursor_column is not None
@@ -108,12 +106,10 @@ def materialize_incremental(context: AssetExecutionContext, config: RivetConfig,
         slot=increment_slot(number), run_id=context.run_id, sql=sql.select, params=sql.params,
         drop_columns=[sql.synthetic_column] if sql.synthetic_column else (),
         manifest_extra={"cursor_window": window}, log=context.log)
-    source_rows = _count(source, sql.count, sql.params, export)
-    read_back = (io_manager.load_manifest_dataset(result.manifest_uri).count_rows()
-                 if result.manifest_uri else result.rows)
-    passed = source_rows == result.rows == read_back
+    check = verify_written(source, sql.count, sql.params, result, io_manager, export,
+                           {"window": window})
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    if passed:
+    if check.passed:
         verified = {"boundary": high.to_json(), "increment": number, "run_id": context.run_id,
                     "at": now}
     metadata: dict[str, Any] = {
@@ -125,37 +121,16 @@ def materialize_incremental(context: AssetExecutionContext, config: RivetConfig,
                                           "run_id": context.run_id, "at": now}),
         VERIFIED: dg.MetadataValue.json(verified),
         "rivet/window": dg.MetadataValue.json(window),
-        **{k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) or v is None else v
-           for k, v in state.items()},
+        **{k: as_metadata(v) for k, v in state.items()},
     }
     if result.manifest_uri:
         metadata[MANIFEST] = dg.MetadataValue.path(result.manifest_uri)
-    yield dg.MaterializeResult(metadata=metadata, check_results=[dg.AssetCheckResult(
-        check_name=CHECK_NAME, passed=passed, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"source_rows": source_rows, "written_rows": result.rows,
-                  "read_back_rows": read_back, "window": window})])
+    yield dg.MaterializeResult(metadata=metadata, check_results=[check])
     fault_point("after_commit")
-
-
-def _count(source: Source, sql: str, params: tuple[Any, ...], export: ExportConfig) -> int:
-    try:
-        return int(source.scalar(sql, params, export=export.name))
-    except RivetSourceError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a failed count must not hide the export's success
-        raise RivetSourceError(f"verification count failed: {exc}", export=export.name,
-                               field="query") from None
 
 
 def _carry(previous: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Metadata of a run that wrote nothing: the committed state carried forward unchanged."""
     carried = {k: previous[k] for k in (MANIFEST, COMMITTED, VERIFIED, "rivet/window")
                if k in previous}
-    for key, value in values.items():
-        carried[key] = dg.MetadataValue.json(value) if isinstance(value, (dict, list)) else value
-        if value is None:
-            carried[key] = dg.MetadataValue.json(None)
-    for key, value in carried.items():
-        if isinstance(value, (dict, list)):
-            carried[key] = dg.MetadataValue.json(value)
-    return carried
+    return {k: as_metadata(v) for k, v in {**carried, **values}.items()}

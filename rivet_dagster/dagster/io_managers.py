@@ -17,6 +17,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from rivet_dagster.config.destination import DestinationConfig
+from rivet_dagster.dagster.metadata import latest_metadata
 from rivet_dagster.destinations import (
     Destination, LocalDestination, StdoutDestination, create_destination, expand_placeholders,
 )
@@ -47,7 +48,7 @@ class RivetIOManagerBase(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> ds.Dataset:
         key = context.asset_key
         partition = context.asset_partition_key if context.has_asset_partitions else None
-        metadata = _latest_metadata(context.instance, key, partition)
+        metadata = latest_metadata(context.instance, key, partition)
         uri = metadata.get(MANIFEST_KEY)
         if uri is None:
             what = f"{key.to_user_string()}" + (f" partition {partition}" if partition else "")
@@ -126,16 +127,6 @@ def default_io_managers(kinds: set[str]) -> dict[str, RivetIOManagerBase]:
     if "stdout" in kinds:
         managers[IO_MANAGER_KEYS["stdout"]] = RivetStdoutIOManager()
     return managers
-
-
-def _latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey,
-                     partition: str | None) -> dict[str, Any]:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None),
-        limit=1).records
-    if not records or records[0].asset_materialization is None:
-        return {}
-    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
 
 
 def _read(fs: pafs.FileSystem, path: str) -> bytes | None:

@@ -26,15 +26,26 @@ INCREMENT = "rivet/increment"
 EPOCH_START = "rivet/epoch_start"
 
 
-def previous_metadata(context: dg.AssetExecutionContext) -> dict[str, Any]:
-    """Plain values of the latest materialization's metadata for this asset (or {})."""
-    partitions = [context.partition_key] if context.has_partition_key else None
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=partitions),
+def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey,
+                    partition: str | None = None) -> dict[str, Any]:
+    """Plain values of the latest materialization's metadata (of one partition), or {}."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None),
         limit=1).records
     if not records or records[0].asset_materialization is None:
         return {}
     return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+def previous_metadata(context: dg.AssetExecutionContext) -> dict[str, Any]:
+    """The state this materialization starts from: the asset's (partition's) latest metadata."""
+    return latest_metadata(context.instance, context.asset_key,
+                           context.partition_key if context.has_partition_key else None)
+
+
+def as_metadata(value: Any) -> Any:
+    """Dicts, lists and None as JSON metadata; anything else as Dagster normalises it."""
+    return dg.MetadataValue.json(value) if value is None or isinstance(value, (dict, list)) else value
 
 
 def column_schema(schema: pa.Schema) -> dg.TableSchema:

@@ -20,9 +20,9 @@ from rivet_dagster.config.root import RivetConfig
 from rivet_dagster.engine.chunk_planner import chunk_sql, detect_chunk_column
 from rivet_dagster.engine.chunk_ranges import parse_key
 from rivet_dagster.sources import Source
+from rivet_dagster.dagster.verification import CHECK_NAME
 from rivet_dagster.sources.sql_quoting import quote_identifier
 
-CHECK_NAME = "rows_match_source"
 
 
 def partitions_def_name(key: dg.AssetKey) -> str:

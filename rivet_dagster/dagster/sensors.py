@@ -11,7 +11,7 @@ import dagster as dg
 from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.config.root import RivetConfig
 from rivet_dagster.dagster.incremental import probe_high_water, resolve_cursor_kind
-from rivet_dagster.dagster.metadata import CURSOR
+from rivet_dagster.dagster.metadata import CURSOR, latest_metadata
 from rivet_dagster.engine.cursor import Cursor
 from rivet_dagster.errors import RivetError
 from rivet_dagster.sources import create_source
@@ -33,11 +33,7 @@ def build_refresh_sensor(config: RivetConfig, export: ExportConfig,
                description=f"Requests a run of {key.to_user_string()} when its source has rows "
                            f"past the committed cursor ({export.cursor_column}).")
     def _refresh(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        event = context.instance.get_latest_materialization_event(key)
-        committed = None
-        if event is not None and event.asset_materialization is not None:
-            value = event.asset_materialization.metadata.get(CURSOR)
-            committed = Cursor.from_json(value.value if value is not None else None)
+        committed = Cursor.from_json(latest_metadata(context.instance, key).get(CURSOR))
         source = create_source(config.source)
         try:
             kind = committed.kind if committed else resolve_cursor_kind(source, config, export)

@@ -2,7 +2,6 @@
 
 import json
 import sys
-from pathlib import Path
 
 import rivet_dagster  # noqa: F401  (loads native extensions in the right order)
 from rivet_dagster.config import load_config, resolve_tuning

@@ -60,16 +60,16 @@ def test_verification_fails_when_the_source_changes_under_the_window(pg_url, tmp
             "INSERT INTO vf SELECT generate_series(1, 10)")
     defs = make_defs(tmp_path, engine="postgres", url=pg_url, name="vf", cursor="id",
                      query="SELECT id FROM vf")
-    import rivet_dagster.dagster.incremental as incremental
+    import rivet_dagster.dagster.verification as verification
 
-    real_count = incremental._count
+    real_count = verification.source_count
 
     def count_after_delete(source, sql, params, export):
         execute("postgres", pg_url, "DELETE FROM vf WHERE id = 5")
         return real_count(source, sql, params, export)
 
     with dg.instance_for_test() as instance:
-        monkeypatch.setattr(incremental, "_count", count_after_delete)
+        monkeypatch.setattr(verification, "source_count", count_after_delete)
         result = materialize(defs, instance, "vf")
         assert not check_passed(result)
         md = metadata(result, "vf")
