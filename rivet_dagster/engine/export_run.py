@@ -68,6 +68,7 @@ def build_request(export: ExportConfig, tuning: ResolvedTuning, sql: str | None 
                   params: Sequence[Any] = ()) -> ReadRequest:
     return ReadRequest(
         sql=sql or export.base_query(), params=tuple(params), batch_size=tuning.batch_size,
+        batch_bytes=(tuning.auto_batch_mb or 0) * 1024 * 1024,
         column_overrides=export.column_overrides(),
         statement_timeout_s=tuning.statement_timeout_s, lock_timeout_s=tuning.lock_timeout_s,
         table=export.table, export=export.name)
@@ -101,7 +102,9 @@ def run_export(
     request = build_request(export, tuning, sql, params)
     stream = source.open(request)
     policy = MemoryPolicy(tuning, export.name, log)
-    stream.batch_size = policy.initial_batch_size(stream.schema, request.batch_size)
+    by_bytes = getattr(stream, "sizes_by_bytes", False)  # the reader cuts batches by bytes
+    if not by_bytes:
+        stream.batch_size = policy.initial_batch_size(stream.schema, request.batch_size)
     keep = [i for i, f in enumerate(stream.schema) if f.name not in set(drop_columns)]
     data_schema = pa.schema([stream.schema.field(i) for i in keep])
     schema = enrich_schema(data_schema, export.meta_columns)
@@ -109,11 +112,11 @@ def run_export(
     log.info(f"rivet: export '{export.name}' started: {source.engine} -> "
              f"{destination.uri(rel_dir)} ({fmt.name}, " + (
                  f"batches of ~{tuning.auto_batch_mb} MB" if tuning.auto_batch_mb
-                 else f"batch_size {stream.batch_size}") + ")")
+                 else f"batch_size {stream.batch_size}") + f", {type(stream).__name__})")
     writer = _PartWriter(export, fmt, destination, rel_dir, schema)
     rows = batches = 0
     last_log = time.monotonic()
-    reader = Prefetcher(stream)
+    reader = Prefetcher(stream, throttle_ms=tuning.throttle_ms)
     try:
         for batch in reader:
             if observe is not None:
@@ -122,7 +125,8 @@ def run_export(
                 batch = pa.RecordBatch.from_arrays([batch.column(i) for i in keep],
                                                    schema=data_schema)
             policy.check_values(batch)
-            policy.after_batch(batch, stream)
+            if not by_bytes:
+                policy.after_batch(batch, stream)
             for piece in policy.fit(batch, stream):
                 writer.write(enrich_batch(piece, export.meta_columns, schema))
             n = batch.num_rows
@@ -134,8 +138,6 @@ def run_export(
                 last_log = now
                 log.info(f"rivet: export '{export.name}': {rows:,} rows, {batches} batches, "
                          f"{len(writer.parts) + 1} part(s), {rows / (now - started):,.0f} rows/s")
-            if tuning.throttle_ms:
-                time.sleep(tuning.throttle_ms / 1000)
             policy.before_fetch()
         fault_point("after_source_read")
         skipped = rows == 0 and export.skip_empty

@@ -28,6 +28,9 @@ class ReadRequest:
     sql: str
     params: Sequence[Any] = ()
     batch_size: int = 10_000
+    # Bytes per batch when the export sizes batches by memory (no batch_size set); readers
+    # that can cut batches by bytes themselves use it instead of a row count.
+    batch_bytes: int = 0
     column_overrides: Mapping[str, ColumnType] = field(default_factory=dict)
     statement_timeout_s: int = 0
     lock_timeout_s: int = 0

@@ -19,6 +19,10 @@ from rivet_dagster.config.source import SourceConfig
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.postgres_arrow import batch_from_rows, raw_schema, register_loaders
+from rivet_dagster.sources.postgres_session import first_line, session_settings
+from rivet_dagster.sources.postgres_copy import (
+    PostgresCopyStream, copy_reader_enabled, copy_supported, literal_sql,
+)
 from rivet_dagster.sources.connection_url import ConnectionParams, resolve_connection
 from rivet_dagster.sources.postgres_types import (
     MappedColumn, PgColumn, UnsupportedColumn, map_column, SCALAR_OIDS, ARRAY_OIDS, NUMERIC_OID,
@@ -42,7 +46,8 @@ class PostgresSource:
             self._params = resolve_connection(self.config)
         return self._params
 
-    def connect(self, export: str | None = None) -> psycopg.Connection[Any]:
+    def connect_kwargs(self) -> dict[str, Any]:
+        """libpq connection parameters, shared by psycopg and the COPY reader."""
         p = self.params
         kwargs: dict[str, Any] = dict(host=p.host, port=p.port, user=p.user, dbname=p.database,
                                       application_name="rivet-dagster", connect_timeout=10)
@@ -50,22 +55,39 @@ class PostgresSource:
             kwargs["password"] = p.password
         kwargs.update(_tls_kwargs(self.config))
         kwargs.update({k: v for k, v in p.options.items() if k not in kwargs})
+        return kwargs
+
+    def connect(self, export: str | None = None) -> psycopg.Connection[Any]:
+        p = self.params
         try:
-            conn = psycopg.connect(**kwargs)
+            conn = psycopg.connect(**self.connect_kwargs())
         except psycopg.Error as exc:
             raise RivetSourceError(
-                f"postgres: cannot connect to {p.describe()}: {_first_line(exc)}",
+                f"postgres: cannot connect to {p.describe()}: {first_line(exc)}",
                 export=export, field="source") from None
         conn.read_only = True
         return conn
 
-    def open(self, request: ReadRequest) -> "PostgresBatchStream":
+    def open(self, request: ReadRequest) -> "PostgresBatchStream | PostgresCopyStream":
+        """The COPY reader when every column allows it, else the named cursor.
+
+        Both start the same way: the query is declared (planned, not run) on a psycopg
+        connection, which describes and maps the columns, so types and errors are the same
+        whichever reader then streams the rows."""
         conn = self.connect(request.export)
         try:
-            return PostgresBatchStream(conn, request)
+            stream = PostgresBatchStream(conn, request)
         except BaseException:
             conn.close()
             raise
+        if not copy_reader_enabled() or not copy_supported(stream.columns, request):
+            return stream
+        try:
+            sql = literal_sql(conn, request)
+        finally:
+            stream.close()
+        return PostgresCopyStream(self.connect_kwargs(), request, stream.columns, stream.schema,
+                                  sql, self.params.describe())
 
     def scalar(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> Any:
         """One value from a short query (probes, counts) in its own read-only transaction."""
@@ -79,7 +101,7 @@ class PostgresSource:
                 conn.execute("SELECT set_config('TimeZone', 'UTC', true)")
                 return list(conn.execute(sql, params or None).fetchall())
             except psycopg.Error as exc:
-                raise RivetSourceError(f"postgres: query failed: {_first_line(exc)}",
+                raise RivetSourceError(f"postgres: query failed: {first_line(exc)}",
                                        export=export, field="query") from None
 
     def describe(self, request: ReadRequest) -> pa.Schema:
@@ -88,7 +110,7 @@ class PostgresSource:
             try:
                 cur = conn.execute(probe, request.params)
             except psycopg.Error as exc:
-                raise RivetSourceError(f"postgres: query failed: {_first_line(exc)}",
+                raise RivetSourceError(f"postgres: query failed: {first_line(exc)}",
                                        export=request.export, field="query") from None
             columns = _describe_columns(conn, cur.description or [])
             return _schema(_map_all(columns, request))
@@ -110,7 +132,7 @@ class PostgresBatchStream:
             self._cursor.execute(request.sql, request.params or None)
             columns = _describe_columns(conn, self._cursor.description or [])
         except psycopg.Error as exc:
-            raise RivetSourceError(f"postgres: query failed: {_first_line(exc)}",
+            raise RivetSourceError(f"postgres: query failed: {first_line(exc)}",
                                    export=request.export, field="query") from None
         self.columns = _map_all(columns, request)
         self.schema = _schema(self.columns)
@@ -131,7 +153,7 @@ class PostgresBatchStream:
                 try:
                     rows = self._cursor.fetchmany(size)
                 except psycopg.Error as exc:
-                    raise RivetSourceError(f"postgres: fetch failed: {_first_line(exc)}",
+                    raise RivetSourceError(f"postgres: fetch failed: {first_line(exc)}",
                                            export=self._request.export, field="query") from None
                 if not rows:
                     return
@@ -160,14 +182,7 @@ class PostgresBatchStream:
 
 
 def _apply_session(conn: psycopg.Connection[Any], request: ReadRequest) -> None:
-    """Transaction-local settings: they cannot leak into a pooled session."""
-    settings = {
-        "TimeZone": "UTC",
-        "IntervalStyle": "iso_8601",
-        "statement_timeout": f"{int(request.statement_timeout_s) * 1000}",
-        "lock_timeout": f"{int(request.lock_timeout_s) * 1000}",
-    }
-    for name, value in settings.items():
+    for name, value in session_settings(request).items():
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
@@ -227,8 +242,3 @@ def _tls_kwargs(config: SourceConfig) -> dict[str, Any]:
     if tls.ca_file:
         kwargs["sslrootcert"] = tls.ca_file
     return kwargs
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or exc.__class__.__name__
-    return text.splitlines()[0]

@@ -91,9 +91,14 @@ def _convert(raw: pa.Array, column: MappedColumn, export: str | None) -> pa.Arra
                                             mask=raw.is_null())
         return _scalar(raw, target)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError) as exc:
-        raise RivetSourceError(
-            f"postgres: column '{column.name}' ({column.native_type}) does not fit {target}: "
-            f"{exc}", export=export, field=f"columns.{column.name}") from None
+        raise convert_error(column, exc, export) from None
+
+
+def convert_error(column: MappedColumn, exc: Exception, export: str | None = None
+                  ) -> RivetSourceError:
+    return RivetSourceError(
+        f"postgres: column '{column.name}' ({column.native_type}) does not fit "
+        f"{column.arrow_type}: {exc}", export=export, field=f"columns.{column.name}")
 
 
 def _scalar(raw: pa.Array, target: pa.DataType) -> pa.Array:

@@ -1,6 +1,7 @@
 """The read-ahead thread: order kept, errors surface in the caller, early stop closes."""
 
 import threading
+import time
 
 import pytest
 
@@ -49,3 +50,38 @@ def test_reads_at_most_one_batch_ahead_and_close_stops_it():
     assert stream.fetched <= 2
     reader.close()
     assert stream.closed_in == "rivet-prefetch" and stream.fetched < 1000
+
+
+class TimedStream(Stream):
+    """Records when each fetch starts and ends."""
+
+    def __init__(self, n):
+        super().__init__(n)
+        self.spans = []
+
+    def raw_batches(self):
+        for i in range(self.n):
+            start = time.monotonic()
+            self.spans.append((start, time.monotonic()))
+            yield i
+
+
+def test_throttle_leaves_the_source_a_gap_between_fetches_without_idling_the_client():
+    stream = TimedStream(6)
+    started = time.monotonic()
+    for _ in Prefetcher(stream, throttle_ms=40):
+        time.sleep(0.04)  # the client's own work (encoding) per batch
+    wall = time.monotonic() - started
+    gaps = [b[0] - a[1] for a, b in zip(stream.spans, stream.spans[1:])]
+    assert len(gaps) == 5 and min(gaps) >= 0.039
+    # a sleep on the caller's thread would cost 6 x (40 + 40) ms; overlapped it is ~6 x 40 ms
+    assert wall < 6 * 0.08 - 0.1
+
+
+def test_close_interrupts_a_throttle_pause():
+    stream = Stream(3)
+    reader = Prefetcher(stream, throttle_ms=60_000)
+    next(iter(reader))
+    started = time.monotonic()
+    reader.close()
+    assert time.monotonic() - started < 5 and stream.fetched < 3

@@ -1,0 +1,230 @@
+"""PostgreSQL's fast reader: `COPY (query) TO STDOUT (FORMAT binary)` decoded in C++ by ADBC.
+
+Why: the named-cursor reader spends most of its time creating and parsing one Python
+object per value; the ADBC PostgreSQL driver decodes the binary COPY stream straight into
+Arrow buffers (1M narrow rows in about 0.5 s on the dev machine, several times the cursor).
+
+What stays the same as the cursor reader, so the choice never shows in the output:
+- Types and errors: `PostgresSource.open` declares the query on psycopg first, which maps
+  every column (overrides, unsupported types, NUMERIC precision). This reader is used only
+  when every mapped column is one whose ADBC Arrow type converts exactly (`copy_supported`);
+  anything else (interval, oid, "char", name, other overrides) keeps the cursor reader.
+- Session: one read-only transaction with the same `SET LOCAL` settings (UTC, IntervalStyle,
+  statement and lock timeouts), behind a transaction-mode pooler too.
+- Bounded memory: batches are cut by bytes (`adbc.postgresql.batch_size_hint_bytes`), and
+  COPY streams, so memory does not grow with the number of rows.
+- Values: psycopg's client-side binding renders the parameters as escaped, typed literals
+  (`ClientCursor.mogrify`). COPY takes no bind parameters, and ADBC's server-side binding
+  buffers the whole result in one batch (measured: 1M rows, 287 MB).
+
+`RIVET_POSTGRES_READER=cursor` forces the cursor reader (comparisons, bisecting a problem).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+
+from rivet_dagster.errors import RivetSourceError
+from rivet_dagster.sources.base import ReadRequest
+from rivet_dagster.sources.postgres_arrow import convert_error
+from rivet_dagster.sources.postgres_session import first_line, session_settings
+from rivet_dagster.sources.postgres_types import NUMERIC_OID, MappedColumn
+
+READER_ENV = "RIVET_POSTGRES_READER"
+MB = 1024 * 1024
+_MIN_HINT, _MAX_HINT = 1 * MB, 64 * MB
+# OIDs whose ADBC Arrow type is already the mapped type (or, for numeric, its text).
+_SAME_TYPE_OIDS = {16, 17, 20, 21, 23, 25, 114, 700, 701, 1042, 1043, 1082, 1083, 1114, 1184,
+                   2950, 3802}
+_LIST_ELEMENT_OIDS = {16, 17, 20, 21, 23, 25, 700, 701, 1042, 1043, 1082, 1083, 1114, 1184}
+
+
+def copy_reader_enabled() -> bool:
+    choice = os.environ.get(READER_ENV, "auto").strip().lower()
+    if choice not in ("auto", "copy", "cursor"):
+        raise RivetSourceError(f"{READER_ENV}={choice!r}: expected auto, copy or cursor",
+                               field=READER_ENV)
+    return choice != "cursor" and _adbc_available()
+
+
+def copy_supported(columns: Sequence[MappedColumn], request: ReadRequest) -> bool:
+    """True when every column comes out of ADBC as its mapped type (or numeric text)."""
+    return all(_supported(c, request) for c in columns)
+
+
+def _supported(column: MappedColumn, request: ReadRequest) -> bool:
+    oid, override = column.source_oid, request.column_overrides.get(column.name)
+    if oid == NUMERIC_OID:
+        return column.kind == "decimal"  # mapped from typmod or a decimal override
+    if override is not None:
+        return False  # casts from text follow the cursor reader's rules
+    if column.kind == "enum":
+        return True  # enums arrive as text
+    if column.kind == "list":
+        return column.element_oid in _LIST_ELEMENT_OIDS
+    return oid in _SAME_TYPE_OIDS
+
+
+def literal_sql(conn: psycopg.Connection[Any], request: ReadRequest) -> str:
+    """The query with its parameters rendered by psycopg as escaped, typed literals."""
+    if not request.params:
+        return request.sql
+    return psycopg.ClientCursor(conn).mogrify(request.sql, request.params)
+
+
+class PostgresCopyStream:
+    """One COPY in one read-only transaction, read batch by batch through ADBC."""
+
+    def __init__(self, connect_kwargs: dict[str, Any], request: ReadRequest,
+                 columns: list[MappedColumn], schema: pa.Schema, sql: str, where: str):
+        from adbc_driver_postgresql import dbapi as adbc  # imported only when used
+
+        self.columns = columns
+        self.schema = schema
+        self._request = request
+        # Memory-sized exports: batches are cut by bytes here, not by the engine's row count.
+        self.sizes_by_bytes = request.batch_bytes > 0
+        self.batch_size = sys.maxsize if self.sizes_by_bytes else max(1, request.batch_size)
+        self._closed = False
+        self._reader: Any = None
+        self._cursor: Any = None
+        try:
+            self._conn = adbc.connect(psycopg.conninfo.make_conninfo("", **connect_kwargs))
+        except adbc.Error as exc:
+            raise RivetSourceError(f"postgres: cannot connect to {where}: {adbc_message(exc)}",
+                                   export=request.export, field="source") from None
+        try:
+            self._cursor = self._conn.cursor()
+            self._cursor.execute("SET TRANSACTION READ ONLY")
+            settings = session_settings(request)
+            self._cursor.execute("SELECT " + ", ".join(
+                f"set_config('{name}', '{value}', true)" for name, value in settings.items()))
+            self._cursor.fetchall()
+            self._cursor.adbc_statement.set_options(**{
+                "adbc.postgresql.batch_size_hint_bytes": str(self._hint_bytes(request))})
+            self._cursor.execute(sql)
+            self._reader = self._cursor.fetch_record_batch()
+        except adbc.Error as exc:
+            self._abort()
+            raise RivetSourceError(f"postgres: query failed: {adbc_message(exc)}",
+                                   export=request.export, field="query") from None
+        except BaseException:
+            self._abort()
+            raise
+        self._converters = [_converter(c, f, request.export)
+                            for c, f in zip(columns, self._reader.schema)]
+
+    def _hint_bytes(self, request: ReadRequest) -> int:
+        if self.sizes_by_bytes:
+            return request.batch_bytes
+        from rivet_dagster.engine.memory_policy import estimate_row_bytes
+        wanted = request.batch_size * estimate_row_bytes(self.schema)
+        return min(_MAX_HINT, max(_MIN_HINT, wanted))
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for batch in self.raw_batches():
+            yield self.convert(batch)
+
+    def raw_batches(self) -> Iterator[pa.RecordBatch]:
+        """ADBC's batches, regrouped to exactly `batch_size` rows when the engine sets one."""
+        finished = False
+        pending: list[pa.RecordBatch] = []
+        try:
+            while True:
+                batch = self._next_adbc_batch()
+                if batch is None:
+                    finished = True
+                    break
+                if self.sizes_by_bytes and self.batch_size >= batch.num_rows and not pending:
+                    yield batch
+                    continue
+                pending.append(batch)
+                del batch
+                while sum(b.num_rows for b in pending) >= self.batch_size:
+                    merged = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+                    size = max(1, self.batch_size)
+                    pending = [merged.slice(size)] if merged.num_rows > size else []
+                    yield merged.slice(0, size)
+                    del merged
+            if pending:
+                yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+        finally:
+            self.close(finished)
+
+    def _next_adbc_batch(self) -> pa.RecordBatch | None:
+        from adbc_driver_postgresql import dbapi as adbc
+
+        try:
+            return self._reader.read_next_batch()
+        except StopIteration:
+            return None
+        except (adbc.Error, pa.ArrowException, OSError) as exc:  # server errors mid-COPY
+            raise RivetSourceError(f"postgres: fetch failed: {adbc_message(exc)}",
+                                   export=self._request.export, field="query") from None
+
+    def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        arrays = [convert(batch.column(i)) for i, convert in enumerate(self._converters)]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def close(self, finished: bool = False) -> None:
+        """End the transaction; a COPY stopped early is cancelled, not drained."""
+        if self._closed:
+            return
+        self._closed = True
+        if finished:
+            try:
+                self._conn.rollback()  # read-only: nothing to commit
+            except Exception:  # noqa: BLE001 - the data is already read; closing follows
+                pass
+        self._abort(cancel=not finished)
+
+    def _abort(self, cancel: bool = True) -> None:
+        for step in (lambda: cancel and self._cursor is not None and self._cursor.adbc_cancel(),
+                     lambda: self._reader is not None and self._reader.close(),
+                     lambda: self._cursor is not None and self._cursor.close(),
+                     self._conn.close):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - best effort: the server ends the transaction
+                pass
+
+
+def _converter(column: MappedColumn, field: pa.Field, export: str | None) -> Any:
+    """Per-column conversion from ADBC's Arrow type to the mapped type."""
+    target = column.arrow_type
+    if field.type == target:
+        return lambda array: array
+
+    def cast(array: pa.Array) -> pa.Array:
+        storage = array.storage if isinstance(array, pa.ExtensionArray) else array
+        try:
+            if isinstance(target, pa.BaseExtensionType):
+                return pa.ExtensionArray.from_storage(target, storage.cast(target.storage_type))
+            return storage.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise convert_error(column, exc, export) from None
+
+    return cast
+
+
+def adbc_message(exc: BaseException) -> str:
+    """The server's words from an ADBC error (it wraps them in driver context)."""
+    text = str(exc)
+    for marker in ("ERROR:  ", "FATAL:  "):
+        if marker in text:
+            return text.split(marker, 1)[1].splitlines()[0].strip()
+    return first_line(exc)
+
+
+def _adbc_available() -> bool:
+    try:
+        import adbc_driver_postgresql.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
