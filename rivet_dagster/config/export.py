@@ -42,6 +42,13 @@ class DagsterOptions(StrictModel):
     partition_start: str | None = Field(
         None, description="time_window without days_window: the first partition, "
                           "'YYYY-MM-DD' (daily) or 'YYYY-MM-DD-HH:MM' (hourly), UTC.")
+    executor: Literal["in_process", "multiprocess"] | None = Field(
+        None, description="Top level only. The Definitions' executor: in_process runs a run's "
+                          "exports one after another in the run's own process (no step "
+                          "process to start: about 1.5 s less per run); multiprocess runs "
+                          "them in parallel processes. Unset: Dagster's default (multiprocess), "
+                          "and no executor is set, so these Definitions merge with others that "
+                          "set one.")
 
     @field_validator("partition_start")
     @classmethod
@@ -68,7 +75,7 @@ class DagsterOptions(StrictModel):
 
 
 class ParquetOptions(StrictModel):
-    """Row-group sizing (F36). Without this block rows are buffered into row groups of about 32 MB of Arrow data (also capped by max_file_size)."""
+    """Row-group sizing (F36). Without this block rows are buffered into row groups of about 8 MB of Arrow data (also capped by max_file_size)."""
 
     row_group_strategy: Literal["auto", "fixed_memory", "fixed_rows"] = Field(
         "auto", description="auto / fixed_memory: rows from target_row_group_mb and the row width; "

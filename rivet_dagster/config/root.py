@@ -28,6 +28,10 @@ class RivetConfig(StrictModel):
                 raise RuleError(f"export name '{export.name}' is used twice; names must be unique "
                                 "(all state is keyed by name)", export=export.name, field="name")
             seen.add(export.name)
+            if export.dagster.executor is not None:
+                raise RuleError("executor applies to all the exports of a file: set it in the "
+                                "top-level `dagster:` block", export=export.name,
+                                field="dagster.executor")
             if (export.mode == "time_window" and not export.days_window
                     and not (export.dagster.partition_start or self.dagster.partition_start)):
                 raise RuleError("mode time_window needs days_window (a rolling window) or "

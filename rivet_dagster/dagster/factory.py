@@ -53,7 +53,9 @@ def build_defs_from_config(config: RivetConfig, *,
         if export.mode == "chunked" or (export.mode == "time_window" and not export.days_window):
             sensors.append(build_repair_sensor(config, export, key))
     kinds = {export.destination.type for export in config.exports}
-    return dg.Definitions(assets=assets, sensors=sensors, jobs=jobs,
+    executor = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor,
+                None: None}[config.dagster.executor]
+    return dg.Definitions(assets=assets, sensors=sensors, jobs=jobs, executor=executor,
                           resources={**default_io_managers(kinds), **(resources or {})})
 
 

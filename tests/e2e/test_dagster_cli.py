@@ -67,6 +67,25 @@ def test_cli_materialize_twice_with_persistent_home(pg_url, tmp_path):
         (tmp_path / "out" / "cli_broken").rglob("manifest.json"))
 
 
+@pytest.mark.slow
+def test_in_process_executor_runs_the_export_in_the_run_process(pg_url, tmp_path):
+    pg_execute(pg_url, "CREATE TABLE items_ip AS SELECT g AS id FROM generate_series(1, 321) g")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    config = tmp_path / "rivet.yaml"
+    config.write_text("dagster: {executor: in_process}\n" + CONFIG.replace(
+        "table: items", "table: items_ip").format(url=pg_url, out=tmp_path / "out"))
+    assert rivet_dagster.build_defs(config).executor is dg.in_process_executor
+    proc = _materialize(home, config, "cli_items")
+    output = proc.stderr + proc.stdout
+    assert proc.returncode == 0, output[-4000:]
+    assert "Executing steps in process" in output and "multiprocess" not in output
+    default = tmp_path / "default.yaml"
+    default.write_text(CONFIG.format(url=pg_url, out=tmp_path / "out"))
+    assert rivet_dagster.build_defs(default).executor is None  # merges with any other Definitions
+
+
 INCREMENTAL = """
 source: {{type: postgres, url: "{url}", tuning: {{profile: fast}}}}
 exports:
