@@ -103,12 +103,16 @@ def run_export(
     stream = source.open(request)
     policy = MemoryPolicy(tuning, export.name, log)
     by_bytes = getattr(stream, "sizes_by_bytes", False)  # the reader cuts batches by bytes
-    if not by_bytes:
-        stream.batch_size = policy.initial_batch_size(stream.schema, request.batch_size)
-    keep = [i for i, f in enumerate(stream.schema) if f.name not in set(drop_columns)]
-    data_schema = pa.schema([stream.schema.field(i) for i in keep])
-    schema = enrich_schema(data_schema, export.meta_columns)
-    fmt.check_schema(schema)
+    try:
+        if not by_bytes:
+            stream.batch_size = policy.initial_batch_size(stream.schema, request.batch_size)
+        keep = [i for i, f in enumerate(stream.schema) if f.name not in set(drop_columns)]
+        data_schema = pa.schema([stream.schema.field(i) for i in keep])
+        schema = enrich_schema(data_schema, export.meta_columns)
+        fmt.check_schema(schema)
+    except BaseException:
+        stream.close()  # e.g. a type the format cannot hold: end the transaction now
+        raise
     log.info(f"rivet: export '{export.name}' started: {source.engine} -> "
              f"{destination.uri(rel_dir)} ({fmt.name}, " + (
                  f"batches of ~{tuning.auto_batch_mb} MB" if tuning.auto_batch_mb

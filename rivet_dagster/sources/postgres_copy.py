@@ -10,7 +10,13 @@ What stays the same as the cursor reader, so the choice never shows in the outpu
   when every mapped column is one whose ADBC Arrow type converts exactly (`copy_supported`);
   anything else (interval, oid, "char", name, other overrides) keeps the cursor reader.
 - Session: one read-only transaction with the same `SET LOCAL` settings (UTC, IntervalStyle,
-  statement and lock timeouts), behind a transaction-mode pooler too.
+  lock timeout), behind a transaction-mode pooler too.
+- Statement timeout: the cursor reader's timeout bounds each FETCH, so an export of any
+  length passes as long as every batch comes quickly. One COPY is a single statement for the
+  whole export, and the server's statement_timeout would also count the time the client
+  spends encoding or throttling. So the server's is switched off for the COPY and a watchdog
+  cancels it when one batch takes longer than `statement_timeout_s`: the same bound as the
+  cursor's.
 - Bounded memory: batches are cut by bytes (`adbc.postgresql.batch_size_hint_bytes`), and
   COPY streams, so memory does not grow with the number of rows.
 - Values: psycopg's client-side binding renders the parameters as escaped, typed literals
@@ -24,7 +30,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -91,7 +99,7 @@ class PostgresCopyStream:
         # Memory-sized exports: batches are cut by bytes here, not by the engine's row count.
         self.sizes_by_bytes = request.batch_bytes > 0
         self.batch_size = sys.maxsize if self.sizes_by_bytes else max(1, request.batch_size)
-        self._closed = False
+        self._closed = self._timed_out = False
         self._reader: Any = None
         self._cursor: Any = None
         try:
@@ -102,18 +110,20 @@ class PostgresCopyStream:
         try:
             self._cursor = self._conn.cursor()
             self._cursor.execute("SET TRANSACTION READ ONLY")
-            settings = session_settings(request)
+            settings = {**session_settings(request), "statement_timeout": "0"}  # see module
             self._cursor.execute("SELECT " + ", ".join(
                 f"set_config('{name}', '{value}', true)" for name, value in settings.items()))
             self._cursor.fetchall()
             self._cursor.adbc_statement.set_options(**{
                 "adbc.postgresql.batch_size_hint_bytes": str(self._hint_bytes(request))})
-            self._cursor.execute(sql)
+            with self._watchdog():  # ADBC's execute already waits for the first batch
+                self._cursor.execute(sql)
             self._reader = self._cursor.fetch_record_batch()
         except adbc.Error as exc:
             self._abort()
-            raise RivetSourceError(f"postgres: query failed: {adbc_message(exc)}",
-                                   export=request.export, field="query") from None
+            raise self._timeout_error() if self._timed_out else RivetSourceError(
+                f"postgres: query failed: {adbc_message(exc)}",
+                export=request.export, field="query") from None
         except BaseException:
             self._abort()
             raise
@@ -161,12 +171,43 @@ class PostgresCopyStream:
         from adbc_driver_postgresql import dbapi as adbc
 
         try:
-            return self._reader.read_next_batch()
+            with self._watchdog():
+                return self._reader.read_next_batch()
         except StopIteration:
             return None
         except (adbc.Error, pa.ArrowException, OSError) as exc:  # server errors mid-COPY
+            if self._timed_out:
+                raise self._timeout_error() from None
             raise RivetSourceError(f"postgres: fetch failed: {adbc_message(exc)}",
                                    export=self._request.export, field="query") from None
+
+    @contextmanager
+    def _watchdog(self) -> Iterator[None]:
+        """Cancel the COPY when the server takes over statement_timeout_s for one batch."""
+        limit = self._request.statement_timeout_s
+        if limit <= 0:
+            yield
+            return
+        timer = threading.Timer(limit, self._time_out)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _timeout_error(self) -> RivetSourceError:
+        return RivetSourceError(
+            f"postgres: statement timeout: no batch came within "
+            f"{self._request.statement_timeout_s} s (tuning.statement_timeout_s bounds each "
+            f"batch); the COPY was cancelled", export=self._request.export, field="query")
+
+    def _time_out(self) -> None:
+        self._timed_out = True
+        try:
+            self._cursor.adbc_cancel()  # thread-safe: libpq's cancel request
+        except Exception:  # noqa: BLE001 - the fetch then fails or finishes by itself
+            pass
 
     def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         arrays = [convert(batch.column(i)) for i, convert in enumerate(self._converters)]

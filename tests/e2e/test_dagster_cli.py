@@ -30,6 +30,16 @@ exports:
 """
 
 
+def _home_and_config(tmp_path: Path, text: str) -> tuple[Path, Path]:
+    """A persistent DAGSTER_HOME (as a deployment has) and the YAML file."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    config = tmp_path / "rivet.yaml"
+    config.write_text(text)
+    return home, config
+
+
 def _materialize(home: Path, config: Path, select: str,
                  extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DAGSTER_HOME": str(home), "RIVET_CONFIG": str(config),
@@ -42,11 +52,7 @@ def _materialize(home: Path, config: Path, select: str,
 @pytest.mark.slow
 def test_cli_materialize_twice_with_persistent_home(pg_url, tmp_path):
     pg_execute(pg_url, "CREATE TABLE items AS SELECT g AS id FROM generate_series(1, 1234) g")
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("")
-    config = tmp_path / "rivet.yaml"
-    config.write_text(CONFIG.format(url=pg_url, out=tmp_path / "out"))
+    home, config = _home_and_config(tmp_path, CONFIG.format(url=pg_url, out=tmp_path / "out"))
     for _ in range(2):
         proc = _materialize(home, config, "cli_items")
         assert proc.returncode == 0, proc.stderr[-4000:]
@@ -70,11 +76,7 @@ def test_cli_materialize_twice_with_persistent_home(pg_url, tmp_path):
 @pytest.mark.slow
 def test_in_process_executor_runs_the_export_in_the_run_process(pg_url, tmp_path):
     pg_execute(pg_url, "CREATE TABLE items_ip AS SELECT g AS id FROM generate_series(1, 321) g")
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("")
-    config = tmp_path / "rivet.yaml"
-    config.write_text("dagster: {executor: in_process}\n" + CONFIG.replace(
+    home, config = _home_and_config(tmp_path, "dagster: {executor: in_process}\n" + CONFIG.replace(
         "table: items", "table: items_ip").format(url=pg_url, out=tmp_path / "out"))
     assert rivet_dagster.build_defs(config).executor is dg.in_process_executor
     proc = _materialize(home, config, "cli_items")
@@ -102,10 +104,7 @@ exports:
 def test_cli_incremental_second_run_exports_only_new_rows(pg_url, tmp_path):
     pg_execute(pg_url, "CREATE TABLE events_inc AS SELECT g AS id, 'n' || g AS note "
                        "FROM generate_series(1, 300) g")
-    home = tmp_path / "home"
-    home.mkdir()
-    config = tmp_path / "inc.yaml"
-    config.write_text(INCREMENTAL.format(url=pg_url, out=tmp_path / "out"))
+    home, config = _home_and_config(tmp_path, INCREMENTAL.format(url=pg_url, out=tmp_path / "out"))
     assert _materialize(home, config, "cli_events").returncode == 0
     pg_execute(pg_url, "INSERT INTO events_inc SELECT g, 'n' || g FROM generate_series(301, 340) g")
     # a hard crash (the process dies) after the manifest and before the commit

@@ -140,15 +140,32 @@ def test_session_is_read_only_in_utc_with_the_timeouts(source, monkeypatch):
     kind, table, _ = _read(source, sql, "auto", monkeypatch, statement_timeout_s=7,
                            lock_timeout_s=3)
     assert kind == "PostgresCopyStream"
-    assert table.to_pylist() == [{"tz": "UTC", "st": "7s", "lt": "3s", "ro": "on"}]
+    # the server's timeout would count the whole COPY: a watchdog bounds each batch instead
+    assert table.to_pylist() == [{"tz": "UTC", "st": "0", "lt": "3s", "ro": "on"}]
+    _, table, _ = _read(source, sql, "cursor", monkeypatch, statement_timeout_s=7)
+    assert table.column("st").to_pylist() == ["7s"]  # the cursor's bounds each FETCH
     with pytest.raises(RivetSourceError, match="read-only transaction"):
         _read(source, "SELECT nextval('s') AS n", "copy", monkeypatch)
+
+
+@pytest.mark.parametrize("reader", ["auto", "cursor"])
+def test_statement_timeout_bounds_each_batch_not_the_export(source, monkeypatch, reader):
     started = time.monotonic()
-    with pytest.raises(RivetSourceError, match="statement timeout") as err:
-        _read(source, "SELECT pg_sleep(5)::text AS x, 1 AS y", "copy", monkeypatch,
+    with pytest.raises(RivetSourceError, match="timeout") as err:
+        _read(source, "SELECT pg_sleep(5)::text AS x, 1 AS y", reader, monkeypatch,
               statement_timeout_s=1)
     assert time.monotonic() - started < 4
     assert err.value.export == "e" and err.value.field == "query"
+    # a slow consumer (encoding, throttling) never trips it: 3 s of reading, 1 s timeout
+    monkeypatch.setenv(READER_ENV, reader)
+    stream = source.open(ReadRequest(sql="SELECT * FROM big ORDER BY id", export="e",
+                                     statement_timeout_s=1, batch_size=40_000,
+                                     batch_bytes=0))
+    rows = 0
+    for batch in stream:
+        rows += batch.num_rows
+        time.sleep(0.6)
+    assert rows == 200_000
 
 
 def test_batches_are_bounded_by_bytes_or_rows(source, monkeypatch):
