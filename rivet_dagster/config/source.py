@@ -48,7 +48,9 @@ class TuningConfig(StrictModel):
     max_batch_memory_mb: int | None = Field(None, ge=1, description="Cap on one Arrow batch.")
     on_batch_memory_exceeded: Literal["warn", "fail", "auto_shrink"] | None = Field(
         None, description="What to do when a batch exceeds max_batch_memory_mb.")
-    adaptive: bool | None = Field(None, description="Shrink batches under source write pressure.")
+    adaptive: bool | None = Field(
+        None, description="Shrink fetches 25 % while the source's write-pressure counter rises "
+                          "(sampled every 10 batches), grow them back when it does not.")
     min_parallel: int | None = Field(None, ge=1, description="Governor floor for chunked exports.")
     max_value_mb: int | None = Field(None, ge=0, description="Largest single cell; 0 = no limit.")
 

@@ -65,9 +65,6 @@ def unbuilt_features(config: RivetConfig) -> list[str]:
     if config.notifications is not None:
         problems.append("field 'notifications': Slack notifications (use Dagster alerting "
                         "or a run-failure sensor meanwhile)")
-    tuning = config.source.tuning
-    if tuning is not None and tuning.adaptive:
-        problems.append("field 'source.tuning.adaptive': adaptive batch sizing")
     for export in config.exports:
         problems.extend(f"export '{export.name}', {p}" for p in _unbuilt_in_export(export))
     return problems
@@ -83,8 +80,4 @@ def _unbuilt_in_export(export: ExportConfig) -> list[str]:
         problems.append("field 'quality': quality checks (asset checks)")
     if export.on_schema_drift != "warn":
         problems.append(f"field 'on_schema_drift': schema drift policy '{export.on_schema_drift}'")
-    tuning = export.tuning
-    if tuning is not None:
-        if tuning.adaptive:
-            problems.append("field 'tuning.adaptive': adaptive batch sizing")
     return problems

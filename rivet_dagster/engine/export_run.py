@@ -23,6 +23,7 @@ from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.config.tuning_profiles import ResolvedTuning
 from rivet_dagster.destinations import Destination, Manifest, PartHandle, PartInfo, publish_manifest
 from rivet_dagster.destinations.manifest import schema_columns
+from rivet_dagster.engine.adaptive import AdaptiveBatchSize
 from rivet_dagster.engine.fault_injection import fault_point
 from rivet_dagster.engine.memory_policy import MemoryPolicy
 from rivet_dagster.engine.prefetch import Prefetcher
@@ -121,6 +122,7 @@ def run_export(
     rows = batches = 0
     last_log = time.monotonic()
     reader = Prefetcher(stream, throttle_ms=tuning.throttle_ms)
+    adaptive = AdaptiveBatchSize(source, export.name, log) if tuning.adaptive else None
     try:
         for batch in reader:
             if observe is not None:
@@ -131,6 +133,8 @@ def run_export(
             policy.check_values(batch)
             if not by_bytes:
                 policy.after_batch(batch, stream)
+            if adaptive is not None:
+                adaptive.after_batch(batch, stream)
             for piece in policy.fit(batch, stream):
                 writer.write(enrich_batch(piece, export.meta_columns, schema))
             n = batch.num_rows
