@@ -19,7 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rivet_dagster.config.tuning_profiles import AUTO_BATCH_MAX_ROWS, ResolvedTuning
+from rivet_dagster.config.tuning_profiles import (
+    AUTO_BATCH_MAX_ROWS, AUTO_BATCH_MAX_VALUES, ResolvedTuning,
+)
 from rivet_dagster.engine.process_memory import current_rss_mb
 from rivet_dagster.errors import RivetSourceError
 
@@ -83,7 +85,8 @@ class MemoryPolicy:
         if not budget or batch.num_rows == 0:
             return
         per_row = max(1.0, batch.nbytes / batch.num_rows)
-        stream.batch_size = int(min(AUTO_BATCH_MAX_ROWS, max(MIN_ROWS, budget * MB / per_row)))
+        cap = min(AUTO_BATCH_MAX_ROWS, AUTO_BATCH_MAX_VALUES // max(1, batch.num_columns))
+        stream.batch_size = int(min(cap, max(MIN_ROWS, budget * MB / per_row)))
 
     def before_fetch(self) -> None:
         limit = self.tuning.memory_threshold_mb

@@ -74,8 +74,10 @@ class Prefetcher:
         while True:
             kind, value = self._queue.get()
             if kind == "batch":
-                yield self._convert(value) if self._convert else value
-                del value
+                batch = self._convert(value) if self._convert else value
+                del value  # the driver's rows go before the batch is encoded, not after
+                yield batch
+                del batch
                 self._slots.release()  # the consumer is done with that batch
             elif kind == "end":
                 self._thread.join(_JOIN_S)
