@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import TOOL_BY_NAME, Case, aggregate, render  # noqa: E402
+from harness import TOOL_BY_NAME  # noqa: E402
+from reporting import Case, aggregate, render  # noqa: E402
 
 for path in sys.argv[1:]:
     data = json.loads(Path(path).read_text())
