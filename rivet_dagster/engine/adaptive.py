@@ -50,8 +50,7 @@ class AdaptiveBatchSize:
         self._batches += 1
         if self._batches % self._sample_every == 0:
             self._sample()
-        assert self._base is not None
-        size = max(FLOOR_ROWS, int(self._base * self._factor)) if self._factor < 1 else self._base
+        size = self._size()
         if size != self._applied:
             self.sizes.append(size)
         stream.batch_size = self._applied = size
@@ -65,11 +64,16 @@ class AdaptiveBatchSize:
             if value > self._last:
                 self._factor *= SHRINK
                 self._log.info(f"rivet: export '{self._export}': source under write pressure "
-                               f"({self._last} -> {value}); fetching "
-                               f"{max(FLOOR_ROWS, int(self._base * self._factor)):,} rows a batch")
+                               f"({self._last} -> {value}); fetching {self._size():,} rows "
+                               f"a batch")
             elif self._factor < 1:
                 self._factor = min(1.0, self._factor * GROW)
         self._last = value
+
+    def _size(self) -> int:
+        """The base size scaled by the pressure factor, never under the floor."""
+        assert self._base is not None
+        return self._base if self._factor >= 1 else max(FLOOR_ROWS, int(self._base * self._factor))
 
     def _read_counter(self) -> int | None:
         for sql in self._queries:

@@ -25,7 +25,7 @@ from rivet_dagster.destinations import Destination, Manifest, PartHandle, PartIn
 from rivet_dagster.destinations.manifest import schema_columns
 from rivet_dagster.engine.adaptive import AdaptiveBatchSize
 from rivet_dagster.engine.fault_injection import fault_point
-from rivet_dagster.engine.memory_policy import MemoryPolicy
+from rivet_dagster.engine.memory_policy import MB, MemoryPolicy
 from rivet_dagster.engine.prefetch import Prefetcher
 from rivet_dagster.engine.meta_columns import enrich_batch, enrich_schema
 from rivet_dagster.engine.process_memory import peak_rss_mb
@@ -69,7 +69,7 @@ def build_request(export: ExportConfig, tuning: ResolvedTuning, sql: str | None 
                   params: Sequence[Any] = ()) -> ReadRequest:
     return ReadRequest(
         sql=sql or export.base_query(), params=tuple(params), batch_size=tuning.batch_size,
-        batch_bytes=(tuning.auto_batch_mb or 0) * 1024 * 1024,
+        batch_bytes=(tuning.auto_batch_mb or 0) * MB,
         column_overrides=export.column_overrides(),
         statement_timeout_s=tuning.statement_timeout_s, lock_timeout_s=tuning.lock_timeout_s,
         table=export.table, export=export.name)
@@ -103,10 +103,8 @@ def run_export(
     request = build_request(export, tuning, sql, params)
     stream = source.open(request)
     policy = MemoryPolicy(tuning, export.name, log)
-    by_bytes = getattr(stream, "sizes_by_bytes", False)  # the reader cuts batches by bytes
     try:
-        if not by_bytes:
-            stream.batch_size = policy.initial_batch_size(stream.schema, request.batch_size)
+        policy.size_first_fetch(stream, request.batch_size)
         keep = [i for i, f in enumerate(stream.schema) if f.name not in set(drop_columns)]
         data_schema = pa.schema([stream.schema.field(i) for i in keep])
         schema = enrich_schema(data_schema, export.meta_columns)
@@ -131,8 +129,7 @@ def run_export(
                 batch = pa.RecordBatch.from_arrays([batch.column(i) for i in keep],
                                                    schema=data_schema)
             policy.check_values(batch)
-            if not by_bytes:
-                policy.after_batch(batch, stream)
+            policy.after_batch(batch, stream)
             if adaptive is not None:
                 adaptive.after_batch(batch, stream)
             for piece in policy.fit(batch, stream):

@@ -68,21 +68,25 @@ class MemoryPolicy:
         self.tuning, self.export, self.log = tuning, export, log
         self._warned_batch = self._warned_rss = False
 
-    def initial_batch_size(self, schema: pa.Schema, configured: int) -> int:
+    def size_first_fetch(self, stream: Any, configured: int) -> None:
+        """Set the stream's first fetch size (rows), unless the reader cuts batches by bytes."""
+        if _sizes_itself(stream):
+            return
         if self.tuning.auto_batch_mb:
-            return PROBE_ROWS
-        if self.tuning.batch_size_memory_mb:
-            rows = rows_for_memory(schema, self.tuning.batch_size_memory_mb)
+            stream.batch_size = PROBE_ROWS
+        elif self.tuning.batch_size_memory_mb:
+            rows = rows_for_memory(stream.schema, self.tuning.batch_size_memory_mb)
             self.log.info(f"rivet: export '{self.export}': batch_size {rows:,} rows from "
                           f"batch_size_memory_mb {self.tuning.batch_size_memory_mb} "
-                          f"(~{estimate_row_bytes(schema)} B/row estimated)")
-            return rows
-        return configured
+                          f"(~{estimate_row_bytes(stream.schema)} B/row estimated)")
+            stream.batch_size = rows
+        else:
+            stream.batch_size = configured
 
     def after_batch(self, batch: pa.RecordBatch, stream: Any) -> None:
         """Memory-driven default: size the next fetches from the measured row width."""
         budget = self.tuning.auto_batch_mb
-        if not budget or batch.num_rows == 0:
+        if not budget or batch.num_rows == 0 or _sizes_itself(stream):
             return
         per_row = max(1.0, batch.nbytes / batch.num_rows)
         cap = min(AUTO_BATCH_MAX_ROWS, AUTO_BATCH_MAX_VALUES // max(1, batch.num_columns))
@@ -140,6 +144,11 @@ class MemoryPolicy:
             return
         stream.batch_size = min(getattr(stream, "batch_size", suggested), suggested)
         yield from _halves(batch, cap * MB)
+
+
+def _sizes_itself(stream: Any) -> bool:
+    """A reader that cuts its batches by bytes (PostgreSQL COPY) needs no row count."""
+    return bool(getattr(stream, "sizes_by_bytes", False))
 
 
 def _halves(batch: pa.RecordBatch, cap: int) -> Iterator[pa.RecordBatch]:

@@ -145,6 +145,7 @@ class PostgresCopyStream:
         """ADBC's batches, regrouped to exactly `batch_size` rows when the engine sets one."""
         finished = False
         pending: list[pa.RecordBatch] = []
+        pending_rows = 0
         try:
             while True:
                 batch = self._next_adbc_batch()
@@ -155,13 +156,14 @@ class PostgresCopyStream:
                     yield batch
                     continue
                 pending.append(batch)
+                pending_rows += batch.num_rows
                 del batch
-                while sum(b.num_rows for b in pending) >= self.batch_size:
+                while pending_rows >= (size := max(1, self.batch_size)):
                     merged = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
-                    size = max(1, self.batch_size)
-                    pending = [merged.slice(size)] if merged.num_rows > size else []
+                    rest = merged.slice(size)
+                    pending, pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
                     yield merged.slice(0, size)
-                    del merged
+                    del merged, rest
             if pending:
                 yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
         finally:
