@@ -28,7 +28,7 @@ from rivet_dagster.engine.fault_injection import fault_point
 from rivet_dagster.engine.memory_policy import MB, MemoryPolicy
 from rivet_dagster.engine.prefetch import Prefetcher
 from rivet_dagster.engine.meta_columns import enrich_batch, enrich_schema
-from rivet_dagster.engine.process_memory import peak_rss_mb
+from rivet_dagster.engine.process_memory import peak_rss_mb, prefer_returning_pool
 from rivet_dagster.errors import RivetError, RivetDestinationError
 from rivet_dagster.formats import Format, FormatWriter, create_format
 from rivet_dagster.sources.base import ReadRequest, Source
@@ -96,6 +96,7 @@ def run_export(
     `drop_columns` are query columns that never reach the output (e.g. a synthetic cursor).
     """
     started = time.monotonic()
+    prefer_returning_pool()
     fmt = create_format(export)
     rel_dir = f"{export.name}/{slot}"
     if destination.keeps_files:

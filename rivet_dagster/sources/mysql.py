@@ -18,10 +18,8 @@ from __future__ import annotations
 import rivet_dagster._native_preload  # noqa: F401,I001  (must precede pyarrow)
 
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -30,9 +28,11 @@ import pyarrow as pa
 
 from rivet_dagster.config.source import SourceConfig
 from rivet_dagster.errors import RivetSourceError
+from rivet_dagster.sources import mysql_arrow
 from rivet_dagster.sources import mysql_types as mt
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.connection_url import resolve_connection
+from rivet_dagster.sources.mysql_session import DRIVER_ERRORS, Session, bind
 
 log = logging.getLogger(__name__)
 
@@ -41,97 +41,14 @@ if not mysql.connector.HAVE_CEXT:
                 "reads fall back to the pure-Python protocol and are several times slower "
                 "(import rivet_dagster before pyarrow so the extension loads first)")
 
-try:
-    from _mysql_connector import MySQLInterfaceError as _CextError
-    _DRIVER_ERRORS: tuple[type[BaseException], ...] = (mysql.connector.Error, _CextError)
-except ImportError:  # pragma: no cover - only without the C extension
-    _DRIVER_ERRORS = (mysql.connector.Error,)
-
-_TIMEOUT_ERRNOS = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
-_PLACEHOLDER = re.compile(rb"%s")
 _SSL_MODES = {"disabled": "disable", "preferred": "prefer", "required": "require",
               "verify-identity": "verify-full"}  # MySQL names -> source.tls names
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(getattr(exc, "msg", None) or exc).split())
-
-
-def _bind(conn: Any, sql: str, params: Sequence[Any]) -> bytes:
-    """Substitute `%s` with driver-escaped literals (values are never pasted as text)."""
-    stmt = sql.encode("utf-8")
-    if not params:
-        return stmt
-    if hasattr(conn, "prepare_for_mysql"):  # C extension: mysql_real_escape_string
-        values = list(conn.prepare_for_mysql(tuple(params)))
-    else:  # pure Python: what its cursor does
-        conv, mode = conn.converter, conn.sql_mode
-        values = [conv.escape(conv.to_mysql(v), mode) for v in params]
-        values = [v if isinstance(p, Decimal) else conv.quote(v) for v, p in zip(values, params)]
-    count = len(_PLACEHOLDER.findall(stmt))
-    if count != len(values):
-        raise RivetSourceError(f"mysql: the query has {count} %s placeholder(s) "
-                               f"but {len(values)} parameter(s) were given")
-    it = iter(values)
-    return _PLACEHOLDER.sub(lambda _m: next(it), stmt)
-
-
-class _Session:
-    """One connection plus the session settings changed on it, so they can be put back."""
-
-    def __init__(self, conn: Any, target: str, password: str | None, export: str | None):
-        self.conn, self.target, self.password, self.export = conn, target, password, export
-        self.mariadb = False
-        self.timeout_s = 0
-        self.database: str | None = None
-        self._previous: tuple[Any, Any] | None = None
-        self.columns: list[mt.FieldMeta] = []  # column packets seen by a pure-Python connection
-
-    def error(self, exc: BaseException, action: str) -> RivetSourceError:
-        msg = _one_line(exc)
-        if self.password and len(self.password) >= 4:  # servers never echo it; belt and braces
-            msg = msg.replace(self.password, "***")
-        if getattr(exc, "errno", None) in _TIMEOUT_ERRNOS:
-            return RivetSourceError(f"mysql {self.target}: statement timeout of {self.timeout_s} s "
-                                    f"exceeded (tuning.statement_timeout_s): {msg}", export=self.export)
-        return RivetSourceError(f"mysql {self.target}: {action}: {msg}", export=self.export)
-
-    def run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        """A short statement with Python-converted results."""
-        try:
-            cur = self.conn.cursor()
-            try:
-                cur.execute(sql, tuple(params) or None)
-                return list(cur.fetchall()) if cur.with_rows else []
-            finally:
-                cur.close()
-        except _DRIVER_ERRORS as exc:
-            raise self.error(exc, "query failed") from None
-
-    @property
-    def _timeout_var(self) -> str:
-        return "max_statement_time" if self.mariadb else "max_execution_time"
-
-    def apply(self, timeout_s: int) -> None:
-        """UTC + statement timeout (MariaDB: seconds as a double; MySQL: milliseconds)."""
-        self.mariadb = "mariadb" in str(self.run("SELECT VERSION()")[0][0]).lower()
-        self.timeout_s = timeout_s
-        self._previous = self.run(f"SELECT @@session.time_zone, @@session.{self._timeout_var}")[0]
-        value = float(timeout_s) if self.mariadb else int(timeout_s * 1000)
-        self.run(f"SET SESSION time_zone = '+00:00', {self._timeout_var} = %s", (value,))
-
-    def restore(self) -> None:
-        if self._previous is not None:
-            tz, timeout = self._previous
-            value = float(timeout) if self.mariadb else int(timeout)
-            self.run(f"SET SESSION time_zone = %s, {self._timeout_var} = %s", (tz, value))
-            self._previous = None
 
 
 class _Reader:
     """The unbuffered result of the main query: field metadata, then raw rows batch by batch."""
 
-    def __init__(self, session: _Session, stmt: bytes):
+    def __init__(self, session: Session, stmt: bytes):
         self.session, self.done = session, False
         conn = session.conn
         self._cext = getattr(conn, "_cmysql", None)  # CMySQLConnection's low-level handle
@@ -142,7 +59,7 @@ class _Reader:
                 self.fields = [mt.field_from_cext(f) for f in self._cext.fetch_fields() or ()]
             else:
                 self.fields = list(session.columns)
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             raise session.error(exc, "query failed") from None
         if not self.fields:
             self.done = True
@@ -158,7 +75,7 @@ class _Reader:
             else:
                 rows, eof = self.session.conn.get_rows(count=n, raw=True)
                 self.done = eof is not None
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             self.done = True
             self.free()
             raise self.session.error(exc, "reading rows failed") from None
@@ -174,14 +91,14 @@ class _Reader:
                 self._cext.free_result()
             else:
                 self.session.conn.consume_results()
-        except _DRIVER_ERRORS:
+        except DRIVER_ERRORS:
             pass
 
 
 class MySQLBatchStream:
     """An open MySQL query: `schema` first, then RecordBatches of at most `batch_size` rows."""
 
-    def __init__(self, source: MySQLSource, session: _Session, reader: _Reader,
+    def __init__(self, source: MySQLSource, session: Session, reader: _Reader,
                  fields: list[mt.FieldMeta], schema: pa.Schema, request: ReadRequest):
         self.schema = schema
         self._source, self._session, self._reader, self._fields = source, session, reader, fields
@@ -251,7 +168,7 @@ class MySQLSource:
         self.config = config
 
     # -- connections -------------------------------------------------------------------
-    def _connect(self, *, pure: bool | None = None, export: str | None = None) -> _Session:
+    def _connect(self, *, pure: bool | None = None, export: str | None = None) -> Session:
         params = resolve_connection(self.config)
         pure = self.use_pure if pure is None else pure
         args: dict[str, Any] = {
@@ -263,10 +180,10 @@ class MySQLSource:
         require_tls = self._tls_args(dict(params.options), args)
         try:
             conn = mysql.connector.connect(**args)
-        except _DRIVER_ERRORS as exc:
-            raise _Session(None, params.describe(), params.password, export).error(
+        except DRIVER_ERRORS as exc:
+            raise Session(None, params.describe(), params.password, export).error(
                 exc, "cannot connect") from None
-        session = _Session(conn, params.describe(), params.password, export)
+        session = Session(conn, params.describe(), params.password, export)
         session.database = params.database
         if pure:
             self._capture_columns(session)
@@ -307,7 +224,7 @@ class MySQLSource:
         return mode not in ("disable", "prefer")
 
     @staticmethod
-    def _capture_columns(session: _Session) -> None:
+    def _capture_columns(session: Session) -> None:
         """Record full column definitions (with the wire length) on a pure-Python connection."""
         protocol = getattr(session.conn, "_protocol", None)
         if protocol is None:  # pragma: no cover - another driver version: lengths stay unknown
@@ -324,13 +241,13 @@ class MySQLSource:
         """Close the main connection after its session was restored (tests hook in here)."""
         conn.close()
 
-    def _discard(self, session: _Session) -> None:
+    def _discard(self, session: Session) -> None:
         try:
             session.conn.close()
         except Exception:  # noqa: BLE001 - a broken connection is being thrown away
             pass
 
-    def _finish(self, session: _Session, commit: bool) -> None:
+    def _finish(self, session: Session, commit: bool) -> None:
         try:
             session.run("COMMIT" if commit else "ROLLBACK")
             session.restore()
@@ -340,7 +257,7 @@ class MySQLSource:
             return
         self._release(session.conn)
 
-    def _kill_query(self, session: _Session) -> None:
+    def _kill_query(self, session: Session) -> None:
         """Stop a still-streaming query server-side, so closing does not drain every row."""
         try:
             side = self._connect(export=session.export)
@@ -352,14 +269,23 @@ class MySQLSource:
             log.warning("mysql: could not stop the query early: %s", exc)
 
     # -- the Source protocol -------------------------------------------------------------
-    def open(self, request: ReadRequest) -> MySQLBatchStream:
+    def open(self, request: ReadRequest) -> MySQLBatchStream | mysql_arrow.MariaDBArrowStream:
+        """MariaDB's Arrow reader when the query allows it (see `mysql_arrow`), else the cursor."""
+        choice = mysql_arrow.reader_choice()
+        if choice != "cursor":
+            stream = self._open_arrow(request, required=choice == "arrow")
+            if stream is not None:
+                return stream
+        return self._open_cursor(request)
+
+    def _open_cursor(self, request: ReadRequest) -> MySQLBatchStream:
         """Connect, UTC + timeout, START TRANSACTION READ ONLY, run the query unbuffered."""
         session = self._connect(export=request.export)
         reader: _Reader | None = None
         try:
             session.apply(request.statement_timeout_s)
             session.run("START TRANSACTION READ ONLY")
-            reader = _Reader(session, _bind(session.conn, request.sql, request.params))
+            reader = _Reader(session, bind(session.conn, request.sql, request.params))
             fields = self._enrich(reader.fields, request, session)
             schema = mt.build_schema(fields, request.column_overrides, request.export)
         except BaseException:
@@ -369,6 +295,74 @@ class MySQLSource:
             self._finish(session, commit=False)
             raise
         return MySQLBatchStream(self, session, reader, fields, schema, request)
+
+    def _open_arrow(self, request: ReadRequest,
+                    required: bool) -> mysql_arrow.MariaDBArrowStream | None:
+        """Map the query from a PREPARE, plan connectorx's statement; None: use the cursor."""
+        side = self._connect(pure=True, export=request.export)
+        arrow_plan, fields, schema = None, None, None
+        try:
+            side.apply(request.statement_timeout_s)
+            reason = self._arrow_refusal(side)
+            if not reason:
+                fields = self._prepared_fields(side, request)
+                reason = "" if fields else "the query cannot be PREPAREd"
+            if fields and not reason:
+                fields = self._mariadb_json(side, fields, side.database or "")
+                schema = mt.build_schema(fields, request.column_overrides, request.export)
+                try:
+                    bound = bind(side.conn, request.sql, request.params).decode("utf-8")
+                    arrow_plan, reason = mysql_arrow.plan(fields, request, bound,
+                                                          request.statement_timeout_s)
+                except UnicodeDecodeError:
+                    reason = "a parameter is bytes that are not UTF-8 text"
+            if arrow_plan is not None and not self._prepares(side, arrow_plan.sql):
+                arrow_plan, reason = None, "the rewritten query does not PREPARE"
+        finally:
+            self._discard(side)
+        if arrow_plan is None or fields is None or schema is None:
+            if required:
+                raise RivetSourceError(f"{mysql_arrow.READER_ENV}=arrow, but the Arrow reader "
+                                       f"cannot read this query: {reason}", export=request.export)
+            log.debug("mysql: cursor reader for export %s: %s", request.export, reason)
+            return None
+        params = resolve_connection(self.config)
+        timeout = dict(params.options).get("connect_timeout", "10")
+        return mysql_arrow.MariaDBArrowStream(
+            params, int(timeout) if timeout.isdigit() else 10, arrow_plan, fields, schema, request,
+            kill=lambda tag: self._kill_tagged(tag, request.export))
+
+    @staticmethod
+    def _arrow_refusal(side: Session) -> str:
+        if not side.mariadb:
+            return "MySQL servers keep the cursor reader (SET STATEMENT is MariaDB's)"
+        if (side.run("SHOW SESSION STATUS LIKE 'Ssl_cipher'") or [("", "")])[0][1]:
+            return "the connection uses TLS"
+        return ""
+
+    @staticmethod
+    def _prepares(side: Session, sql: str) -> bool:
+        try:
+            prepared = side.conn.cmd_stmt_prepare(sql.encode("utf-8"))
+            side.conn.cmd_stmt_close(prepared["statement_id"])
+        except DRIVER_ERRORS as exc:
+            log.debug("mysql: the Arrow reader's statement does not PREPARE: %s", exc)
+            return False
+        return True
+
+    def _kill_tagged(self, tag: str, export: str | None) -> None:
+        """Kill the connection running the statement tagged `rivet:<tag>` (an early close)."""
+        try:
+            side = self._connect(export=export)
+            try:
+                rows = side.run("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s "
+                                "AND ID <> CONNECTION_ID()", (f"%rivet:{tag}%",))
+                for (thread_id,) in rows:
+                    side.run(f"KILL {int(thread_id)}")
+            finally:
+                self._discard(side)
+        except RivetSourceError as exc:
+            log.warning("mysql: could not stop the query early: %s", exc)
 
     def scalar(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> Any:
         """One value (min/max/count probes) in its own read-only transaction, in UTC."""
@@ -401,13 +395,13 @@ class MySQLSource:
             self._discard(side)
         if fields is not None:
             return mt.build_schema(fields, request.column_overrides, request.export)
-        stream = self.open(request)  # cannot be prepared: run it and stop after the metadata
+        stream = self._open_cursor(request)  # cannot be prepared: run it, stop after the metadata
         stream.close()
         return stream.schema
 
     # -- metadata the C extension does not give ----------------------------------------------
     def _enrich(self, fields: list[mt.FieldMeta], request: ReadRequest,
-                main: _Session) -> list[mt.FieldMeta]:
+                main: Session) -> list[mt.FieldMeta]:
         """Fill wire lengths (tinyint(1), DECIMAL precision, BIT width) and MariaDB JSON flags."""
         lengths = any(f.needs_length for f in fields)
         json = main.mariadb and any(f.origin and f.maybe_mariadb_json for f in fields)
@@ -429,21 +423,21 @@ class MySQLSource:
             self._discard(side)
         return fields
 
-    def _prepared_fields(self, side: _Session, request: ReadRequest) -> list[mt.FieldMeta] | None:
+    def _prepared_fields(self, side: Session, request: ReadRequest) -> list[mt.FieldMeta] | None:
         """Column definitions from COM_STMT_PREPARE (values bound as literals, never executed)."""
         side.columns.clear()
         try:
             sql = request.sql.strip().rstrip(";")
-            prepared = side.conn.cmd_stmt_prepare(_bind(side.conn, sql, request.params))
+            prepared = side.conn.cmd_stmt_prepare(bind(side.conn, sql, request.params))
             side.conn.cmd_stmt_close(prepared["statement_id"])
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             log.debug("mysql: PREPARE failed: %s", exc)
             return None
         # Parameter definitions are parsed before the columns: keep the last num_columns.
         count = int(prepared.get("num_columns") or 0)
         return list(side.columns[-count:]) if count else None
 
-    def _mariadb_json(self, side: _Session, fields: list[mt.FieldMeta],
+    def _mariadb_json(self, side: Session, fields: list[mt.FieldMeta],
                       default_db: str) -> list[mt.FieldMeta]:
         """MariaDB's JSON is LONGTEXT plus a `json_valid(col)` CHECK: find it in the catalog."""
         query = mt.json_check_query(fields, default_db)

@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
+from rivet_dagster.sources.batching import regroup
 from rivet_dagster.sources.postgres_arrow import convert_error
 from rivet_dagster.sources.postgres_session import first_line, session_settings
 from rivet_dagster.sources.postgres_types import NUMERIC_OID, MappedColumn
@@ -144,30 +145,15 @@ class PostgresCopyStream:
     def raw_batches(self) -> Iterator[pa.RecordBatch]:
         """ADBC's batches, regrouped to exactly `batch_size` rows when the engine sets one."""
         finished = False
-        pending: list[pa.RecordBatch] = []
-        pending_rows = 0
         try:
-            while True:
-                batch = self._next_adbc_batch()
-                if batch is None:
-                    finished = True
-                    break
-                if self.sizes_by_bytes and self.batch_size >= batch.num_rows and not pending:
-                    yield batch
-                    continue
-                pending.append(batch)
-                pending_rows += batch.num_rows
-                del batch
-                while pending_rows >= (size := max(1, self.batch_size)):
-                    merged = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
-                    rest = merged.slice(size)
-                    pending, pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
-                    yield merged.slice(0, size)
-                    del merged, rest
-            if pending:
-                yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+            yield from regroup(self._adbc_batches(), lambda: self.batch_size, self.sizes_by_bytes)
+            finished = True
         finally:
             self.close(finished)
+
+    def _adbc_batches(self) -> Iterator[pa.RecordBatch]:
+        while (batch := self._next_adbc_batch()) is not None:
+            yield batch
 
     def _next_adbc_batch(self) -> pa.RecordBatch | None:
         from adbc_driver_postgresql import dbapi as adbc

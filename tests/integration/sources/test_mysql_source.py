@@ -27,6 +27,7 @@ from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources import arrow_types as at
 from rivet_dagster.sources.base import BatchStream, ReadRequest, Source
 from rivet_dagster.sources.mysql import MySQLSource
+from rivet_dagster.sources.mysql_arrow import READER_ENV
 
 HOST, PORT = os.environ.get("RIVET_TEST_MYSQL_HOST", "127.0.0.1"), 3306
 UTC = dt.timezone.utc
@@ -272,7 +273,9 @@ class _PooledLike(MySQLSource):
         super()._release(conn)
 
 
-def test_session_is_applied_then_restored(db: str, mariadb: bool) -> None:
+def test_session_is_applied_then_restored(db: str, mariadb: bool, monkeypatch) -> None:
+    # The cursor reader's own connection (MariaDB's Arrow reader: test_mysql_readers.py).
+    monkeypatch.setenv(READER_ENV, "cursor")
     var = "max_statement_time" if mariadb else "max_execution_time"
     source = _source(db, cls=type("Pooled", (_PooledLike,), {"timeout_var": var, "seen": []}))
     _, batches = _read(source, f"SELECT @@session.time_zone AS tz, @@session.{var} AS t, "
