@@ -36,22 +36,22 @@ POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
 
 
 def prefer_returning_pool() -> str:
-    """Use Arrow's jemalloc pool unless ARROW_DEFAULT_MEMORY_POOL chose one; return its name.
+    """Make pyarrow's default pool jemalloc if it is not the one ARROW_DEFAULT_MEMORY_POOL chose.
 
-    An export allocates and frees batch-sized buffers all the time. mimalloc (pyarrow's
-    default) keeps much of what was freed, so the RSS stays well above the live data;
-    jemalloc hands it back after a short decay. Measured on the benchmark's wide table:
-    peak RSS 223 -> 160 MB (cursor reader), 290 -> 215 MB (Arrow reader), same speed.
-    The pool is process-wide; buffers already allocated keep the pool they came from.
+    `rivet_dagster._native_preload` sets that variable (unless the user did) before pyarrow
+    loads, which covers the whole process. This is the fallback for a process that had used
+    pyarrow before importing rivet_dagster: it moves pyarrow's own allocations (the Python
+    API's default pool); Arrow's C++ default pool stays what it was. Returns the pool's name.
     """
     import pyarrow as pa
 
-    if os.environ.get(POOL_ENV):
-        return pa.default_memory_pool().backend_name
+    wanted = os.environ.get(POOL_ENV, "jemalloc").strip().lower()
+    current = pa.default_memory_pool().backend_name
+    if wanted != "jemalloc" or current == "jemalloc":
+        return current
     try:
         pool = pa.jemalloc_memory_pool()
     except NotImplementedError:  # a pyarrow build without jemalloc
-        return pa.default_memory_pool().backend_name
-    if pa.default_memory_pool().backend_name != pool.backend_name:
-        pa.set_memory_pool(pool)
+        return current
+    pa.set_memory_pool(pool)
     return pool.backend_name
