@@ -3,11 +3,13 @@
 connectorx decodes in its own thread and hands batches over an unbounded channel: when the
 export is slower than the server (Parquet encoding of wide rows, `throttle_ms`), the driver
 would read the whole result into memory. The relay sits between it and the server and
-keeps the bytes it has forwarded at most `window` ahead of the bytes the export has taken
-(the parent reports each batch's size); while the export waits for a batch the bytes flow
-freely, so a wrong estimate can only slow the read-ahead, never stall the export. TCP does
-the rest: the driver's reads block, the server waits on its socket (exactly as it does for
-the cursor reader's unbuffered result), and memory stays bounded by the window plus one batch.
+forwards the server's bytes only while the export is waiting for a batch. Once a batch is
+handed over the relay stops reading; TCP does the rest: the driver's reads block, the server
+waits on its socket (exactly as it does for the cursor reader's unbuffered result), and what
+the driver can decode ahead is bounded by the kernel's socket buffers (a few MB, outside the
+process) plus the batch it is building. No estimate of bytes per row is involved: an earlier
+version that let a byte "window" run ahead of the batches taken drifted, because wire bytes
+and Arrow bytes per row differ, and grew with the rows.
 
 It runs as a small child process (this file, standard library only), because connectorx
 holds the GIL while it waits for a batch: relay threads in the same interpreter would
@@ -32,10 +34,9 @@ T = TypeVar("T")
 class FlowRelay:
     """The parent's handle: start the relay process, signal waiting, close."""
 
-    def __init__(self, host: str, port: int, window: int, connect_timeout_s: float = 10.0):
+    def __init__(self, host: str, port: int, connect_timeout_s: float = 10.0):
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", __file__, host, str(port), str(window),
-             str(connect_timeout_s)],
+            [sys.executable, "-I", "-S", __file__, host, str(port), str(connect_timeout_s)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         assert self._proc.stdout is not None and self._proc.stdin is not None
         line = self._proc.stdout.readline().decode().strip()
@@ -46,17 +47,13 @@ class FlowRelay:
         self.port = int(line)
         self._lock = threading.Lock()
 
-    def fetch(self, read: Callable[[], T], size: Callable[[T], int]) -> T:
-        """Call `read` (the export waits for a batch: let the server's bytes through), then
-        count what it returned as consumed, so the relay may read that much further."""
+    def fetch(self, read: Callable[[], T]) -> T:
+        """Call `read` while the server's bytes may flow (the export waits for a batch)."""
         self._signal(b"w\n")
-        consumed = 0
         try:
-            result = read()
-            consumed = size(result)
-            return result
+            return read()
         finally:
-            self._signal(f"d {consumed}\n".encode())
+            self._signal(b"d\n")
 
     def upstream_error(self) -> str:
         """What the relay could not connect to, if anything (read after a failure)."""
@@ -86,21 +83,20 @@ class FlowRelay:
 class _Relay:
     """The child process: accept on 127.0.0.1, forward to the server, gate server bytes."""
 
-    def __init__(self, host: str, port: int, window: int, connect_timeout_s: float):
-        self.target, self.window, self.timeout = (host, port), max(_CHUNK, window), connect_timeout_s
+    def __init__(self, host: str, port: int, connect_timeout_s: float):
+        self.target, self.timeout = (host, port), connect_timeout_s
         self.cond = threading.Condition()
-        self.waiting, self.forwarded, self.consumed, self.closed = 0, 0, 0, False
+        self.waiting, self.closed = 0, False
         self.listener = socket.create_server(("127.0.0.1", 0))
 
     def control(self) -> None:
-        """Read "w" (waiting) / "d <bytes consumed>" lines from the parent until it closes stdin."""
+        """Read "w" (waiting) / "d" (done) lines from the parent until it closes stdin."""
         for line in sys.stdin.buffer:
             with self.cond:
                 if line.startswith(b"w"):
                     self.waiting += 1
                 elif line.startswith(b"d"):
                     self.waiting = max(0, self.waiting - 1)
-                    self.consumed += int(line[1:].strip() or 0)
                 self.cond.notify_all()
         with self.cond:
             self.closed = True
@@ -136,9 +132,6 @@ class _Relay:
                 if not n:
                     break
                 dst.sendall(view[:n])
-                if gated:
-                    with self.cond:
-                        self.forwarded += n
         except OSError:
             pass
         finally:
@@ -148,15 +141,14 @@ class _Relay:
 
     def may_read(self) -> bool:
         with self.cond:
-            while (not self.closed and not self.waiting
-                   and self.forwarded - self.consumed >= self.window):
+            while not self.closed and not self.waiting:
                 self.cond.wait()
             return not self.closed
 
 
 def main(argv: list[str]) -> None:
-    host, port, window, timeout = argv[0], int(argv[1]), int(argv[2]), float(argv[3])
-    relay = _Relay(host, port, window, timeout)
+    host, port, timeout = argv[0], int(argv[1]), float(argv[2])
+    relay = _Relay(host, port, timeout)
     threading.Thread(target=relay.accept, daemon=True).start()
     sys.stdout.write(f"{relay.listener.getsockname()[1]}\n")
     sys.stdout.flush()
