@@ -10,6 +10,7 @@ goes out as it came unless it is larger than the engine asks for.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -34,3 +35,36 @@ def regroup(batches: Iterator[pa.RecordBatch], size: Callable[[], int],
             del merged, rest
     if pending:
         yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+
+
+class RegroupedStream:
+    """A stream over a driver's own batches: regrouped, converted, closed when done.
+
+    Subclasses provide `driver_batches()`, `convert(batch)`, `close(finished)`, `batch_size`
+    and `sizes_by_bytes`. `raw_batches` is what a read-ahead thread takes; `close(True)` means
+    the driver reached the end, `close(False)` that the consumer stopped early.
+    """
+
+    batch_size: int
+    sizes_by_bytes: bool = False
+
+    def driver_batches(self) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
+    def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        raise NotImplementedError
+
+    def close(self, finished: bool = False) -> Any:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for batch in self.raw_batches():
+            yield self.convert(batch)
+
+    def raw_batches(self) -> Iterator[pa.RecordBatch]:
+        finished = False
+        try:
+            yield from regroup(self.driver_batches(), lambda: self.batch_size, self.sizes_by_bytes)
+            finished = True
+        finally:
+            self.close(finished)

@@ -130,16 +130,16 @@ class MySQLBatchStream:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             columns = None  # find the column at fault below
         overrides, arrays = self._request.column_overrides, []
+        export = self._request.export
         for i, field in enumerate(self._fields):
             try:
                 raw = (columns.field(i) if columns is not None
                        else pa.array([r[i] for r in rows], type=self._storage.field(i).type))
-                arrays.append(mt.to_arrow(raw, field, self.schema.field(i).type, field.name in overrides))
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 raise RivetSourceError(f"column '{field.name}' ({field.native_type()}): {exc}",
-                                       export=self._request.export) from None
-            except RivetSourceError as exc:
-                raise RivetSourceError(exc.detail, export=self._request.export) from None
+                                       export=export) from None
+            arrays.append(mt.column_to_arrow(raw, field, self.schema.field(i).type,
+                                             field.name in overrides, export))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def close(self) -> None:

@@ -48,7 +48,7 @@ from rivet_dagster.engine.memory_policy import estimate_row_bytes
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources import mysql_types as mt
 from rivet_dagster.sources.base import ReadRequest
-from rivet_dagster.sources.batching import regroup
+from rivet_dagster.sources.batching import RegroupedStream
 from rivet_dagster.sources.connection_url import ConnectionParams
 from rivet_dagster.sources.flow_relay import FlowRelay
 
@@ -213,7 +213,7 @@ def batch_rows(fields: Sequence[mt.FieldMeta], schema: pa.Schema) -> int:
     return int(min(DRIVER_BATCH_MAX_ROWS, max(DRIVER_BATCH_MIN_ROWS, rows)))
 
 
-class MariaDBArrowStream:
+class MariaDBArrowStream(RegroupedStream):
     """One connectorx statement, read batch by batch; `kill` stops it server-side."""
 
     reads_ahead = True  # connectorx's own thread decodes ahead (as far as the relay lets it)
@@ -254,19 +254,8 @@ class MariaDBArrowStream:
                                        export=request.export) from None
             raise self._error(exc, "query failed") from None
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        for batch in self.raw_batches():
-            yield self.convert(batch)
-
-    def raw_batches(self) -> Iterator[pa.RecordBatch]:
-        finished = False
-        try:
-            yield from regroup(self._batches(), lambda: self.batch_size, by_bytes=False)
-            finished = True
-        finally:
-            self.close(finished)
-
-    def _batches(self) -> Iterator[pa.RecordBatch]:
+    def driver_batches(self) -> Iterator[pa.RecordBatch]:
+        """connectorx's batches (regrouped to the engine's `batch_size`)."""
         while True:
             try:
                 batch = self._relay.fetch(self._reader.read_next_batch)
@@ -288,14 +277,8 @@ class MariaDBArrowStream:
                 raw = raw.cast(pa.string())
             elif pa.types.is_large_binary(raw.type):
                 raw = raw.cast(pa.binary())
-            target = self.schema.field(i).type
-            try:
-                arrays.append(mt.to_arrow(raw, field, target, self._overridden[i]))
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise RivetSourceError(f"column '{field.name}' ({field.native_type()}): {exc}",
-                                       export=self._request.export) from None
-            except RivetSourceError as exc:
-                raise RivetSourceError(exc.detail, export=self._request.export) from None
+            arrays.append(mt.column_to_arrow(raw, field, self.schema.field(i).type,
+                                             self._overridden[i], self._request.export))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def close(self, finished: bool = False) -> None:

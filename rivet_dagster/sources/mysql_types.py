@@ -382,3 +382,15 @@ def to_arrow(raw: pa.Array, field: FieldMeta, target: pa.DataType,
     if natural is None or (pa.types.is_decimal(target) and pa.types.is_string(raw.type)):
         return _apply_override(raw, field, target)  # straight from text: no intermediate type
     return _apply_override(_natural(raw, field, natural), field, target)
+
+
+def column_to_arrow(raw: pa.Array, field: FieldMeta, target: pa.DataType, overridden: bool,
+                    export: str | None) -> pa.Array:
+    """`to_arrow` for a reader: any failure becomes one error naming the export and column."""
+    try:
+        return to_arrow(raw, field, target, overridden)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise RivetSourceError(f"column '{field.name}' ({field.native_type()}): {exc}",
+                               export=export) from None
+    except RivetSourceError as exc:
+        raise RivetSourceError(exc.detail, export=export) from None

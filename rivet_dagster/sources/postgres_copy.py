@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
-from rivet_dagster.sources.batching import regroup
+from rivet_dagster.sources.batching import RegroupedStream
 from rivet_dagster.sources.postgres_arrow import convert_error
 from rivet_dagster.sources.postgres_session import first_line, session_settings
 from rivet_dagster.sources.postgres_types import NUMERIC_OID, MappedColumn
@@ -87,7 +87,7 @@ def literal_sql(conn: psycopg.Connection[Any], request: ReadRequest) -> str:
     return psycopg.ClientCursor(conn).mogrify(request.sql, request.params)
 
 
-class PostgresCopyStream:
+class PostgresCopyStream(RegroupedStream):
     """One COPY in one read-only transaction, read batch by batch through ADBC."""
 
     def __init__(self, connect_kwargs: dict[str, Any], request: ReadRequest,
@@ -138,20 +138,8 @@ class PostgresCopyStream:
         wanted = request.batch_size * estimate_row_bytes(self.schema)
         return min(_MAX_HINT, max(_MIN_HINT, wanted))
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        for batch in self.raw_batches():
-            yield self.convert(batch)
-
-    def raw_batches(self) -> Iterator[pa.RecordBatch]:
-        """ADBC's batches, regrouped to exactly `batch_size` rows when the engine sets one."""
-        finished = False
-        try:
-            yield from regroup(self._adbc_batches(), lambda: self.batch_size, self.sizes_by_bytes)
-            finished = True
-        finally:
-            self.close(finished)
-
-    def _adbc_batches(self) -> Iterator[pa.RecordBatch]:
+    def driver_batches(self) -> Iterator[pa.RecordBatch]:
+        """ADBC's batches (regrouped to exactly `batch_size` rows when the engine sets one)."""
         while (batch := self._next_adbc_batch()) is not None:
             yield batch
 
