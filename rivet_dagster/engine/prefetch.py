@@ -30,12 +30,6 @@ class Prefetcher:
         self._stream = stream
         self._throttle_s = throttle_ms / 1000
         self._convert = getattr(stream, "convert", None) if hasattr(stream, "raw_batches") else None
-        # A stream whose driver reads ahead in its own native thread (MariaDB's Arrow reader)
-        # is read inline: a second Python thread adds nothing, and connectorx holds the GIL
-        # while it waits for a batch, which would stall this thread's encoding meanwhile.
-        self._inline = bool(getattr(stream, "reads_ahead", False))
-        if self._inline:
-            return
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._slots = threading.Semaphore(ahead + 1)  # batches alive: being used + fetched
         self._stop = threading.Event()
@@ -77,9 +71,6 @@ class Prefetcher:
         return False
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        if self._inline:
-            yield from self._inline_batches()
-            return
         while True:
             kind, value = self._queue.get()
             if kind == "batch":
@@ -95,29 +86,8 @@ class Prefetcher:
                 self._thread.join(_JOIN_S)
                 raise value
 
-    def _inline_batches(self) -> Iterator[pa.RecordBatch]:
-        """Fetch in the consumer's thread; the throttle counts the time spent since the fetch."""
-        raw = getattr(self._stream, "raw_batches", None)
-        batches = raw() if raw is not None else iter(self._stream)
-        self._inline_source = batches
-        fetched_at: float | None = None
-        for value in batches:
-            fetched_at = time.monotonic()
-            batch = self._convert(value) if self._convert else value
-            del value
-            yield batch
-            del batch
-            wait = self._throttle_s - (time.monotonic() - fetched_at)
-            if wait > 0:
-                time.sleep(wait)
-
     def close(self) -> None:
         """Stop reading ahead (on failure); the reader thread closes the stream."""
-        if self._inline:
-            close = getattr(getattr(self, "_inline_source", None), "close", None)
-            if close is not None:
-                close()  # a generator's `finally` closes the stream
-            return
         self._stop.set()
         while True:
             try:

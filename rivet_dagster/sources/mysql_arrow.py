@@ -216,8 +216,6 @@ def batch_rows(fields: Sequence[mt.FieldMeta], schema: pa.Schema) -> int:
 class MariaDBArrowStream(RegroupedStream):
     """One connectorx statement, read batch by batch; `kill` stops it server-side."""
 
-    reads_ahead = True  # connectorx's own thread decodes ahead (as far as the relay lets it)
-
     def __init__(self, params: ConnectionParams, connect_timeout_s: int, arrow_plan: ArrowPlan,
                  fields: list[mt.FieldMeta], schema: pa.Schema, request: ReadRequest,
                  kill: Callable[[str], None]):

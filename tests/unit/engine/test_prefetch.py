@@ -85,37 +85,3 @@ def test_close_interrupts_a_throttle_pause():
     started = time.monotonic()
     reader.close()
     assert time.monotonic() - started < 5 and stream.fetched < 3
-
-
-class AheadStream(TimedStream):
-    """A driver that reads ahead in its own native thread: read inline, no second thread."""
-
-    reads_ahead = True
-
-
-def test_a_stream_that_reads_ahead_itself_is_read_inline():
-    stream = AheadStream(4)
-    out = list(Prefetcher(stream))
-    assert [b[1] for b in out] == [0, 1, 2, 3]
-    assert {b[2] for b in out} == {threading.current_thread().name}
-    assert not any(t.name == "rivet-prefetch" for t in threading.enumerate())
-
-
-def test_inline_throttle_counts_the_clients_work_toward_the_gap():
-    stream = AheadStream(6)
-    started = time.monotonic()
-    for _ in Prefetcher(stream, throttle_ms=40):
-        time.sleep(0.03)  # the client's own work per batch: the pause only tops it up to 40 ms
-    wall = time.monotonic() - started
-    gaps = [b[0] - a[1] for a, b in zip(stream.spans, stream.spans[1:])]
-    assert len(gaps) == 5 and min(gaps) >= 0.039
-    assert wall < 6 * 0.07 - 0.05  # work + pause in series would be 6 x 70 ms
-
-
-def test_inline_close_closes_the_stream_early():
-    stream = Stream(1000)
-    stream.reads_ahead = True
-    reader = Prefetcher(stream)
-    next(iter(reader))
-    reader.close()
-    assert stream.closed_in == threading.current_thread().name and stream.fetched == 1
