@@ -35,17 +35,17 @@ class FlowRelay:
     """The parent's handle: start the relay process, signal waiting, close."""
 
     def __init__(self, host: str, port: int, connect_timeout_s: float = 10.0):
+        self._lock = threading.Lock()
+        self._errors = ""
         self._proc = subprocess.Popen(
             [sys.executable, "-I", "-S", __file__, host, str(port), str(connect_timeout_s)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         assert self._proc.stdout is not None and self._proc.stdin is not None
         line = self._proc.stdout.readline().decode().strip()
         if not line.isdigit():
-            err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
             self.close()
-            raise OSError(f"the flow relay did not start: {line or err.strip()[-300:]}")
+            raise OSError(f"the flow relay did not start: {line or self._errors[-300:]}")
         self.port = int(line)
-        self._lock = threading.Lock()
 
     def fetch(self, read: Callable[[], T]) -> T:
         """Call `read` while the server's bytes may flow (the export waits for a batch)."""
@@ -56,10 +56,8 @@ class FlowRelay:
             self._signal(b"d\n")
 
     def upstream_error(self) -> str:
-        """What the relay could not connect to, if anything (read after a failure)."""
-        if self._proc.poll() is None or self._proc.stderr is None:
-            return ""
-        return self._proc.stderr.read().decode(errors="replace").strip()
+        """What the relay could not connect to, if anything (known once it is closed)."""
+        return self._errors
 
     def _signal(self, byte: bytes) -> None:
         with self._lock, contextlib.suppress(OSError, ValueError):
@@ -75,6 +73,8 @@ class FlowRelay:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        if self._proc.stderr is not None and not self._proc.stderr.closed:
+            self._errors = self._proc.stderr.read().decode(errors="replace").strip()
         for stream in (self._proc.stdout, self._proc.stderr):
             if stream is not None:
                 stream.close()

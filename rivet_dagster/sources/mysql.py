@@ -18,7 +18,7 @@ from __future__ import annotations
 import rivet_dagster._native_preload  # noqa: F401,I001  (must precede pyarrow)
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from itertools import islice
 from typing import Any
@@ -155,6 +155,24 @@ class MySQLBatchStream:
         self._source._finish(session, commit=not self._failed)
 
 
+def _prepare(side: Session, stmt: bytes) -> dict[str, Any] | None:
+    """COM_STMT_PREPARE then close: the statement's metadata, nothing run; None if refused."""
+    try:
+        prepared = side.conn.cmd_stmt_prepare(stmt)
+        side.conn.cmd_stmt_close(prepared["statement_id"])
+    except DRIVER_ERRORS as exc:
+        log.debug("mysql: PREPARE failed: %s", exc)
+        return None
+    return prepared
+
+
+def _connect_timeout_s(value: str) -> int:
+    if not value.isdigit():
+        raise RivetSourceError(f"connect_timeout must be whole seconds, got '{value}'",
+                               field="source.url")
+    return int(value)
+
+
 class MySQLSource:
     """MySQL and MariaDB (`engine = "mysql"`). Cheap to construct: connects in `open`."""
 
@@ -187,7 +205,7 @@ class MySQLSource:
         session.database = params.database
         if pure:
             self._capture_columns(session)
-        if require_tls and not (session.run("SHOW SESSION STATUS LIKE 'Ssl_cipher'") or [("", "")])[0][1]:
+        if require_tls and not session.uses_tls():
             self._discard(session)
             raise RivetSourceError(f"mysql {session.target}: TLS is required (source.tls) but the "
                                    f"server did not negotiate it", export=export, field="source.tls")
@@ -195,11 +213,7 @@ class MySQLSource:
 
     def _tls_args(self, options: dict[str, str], args: dict[str, Any]) -> bool:
         """Map `source.tls` / URL `ssl-mode`, `ssl-ca` onto driver options; True if TLS is mandatory."""
-        timeout = options.pop("connect_timeout", "10")
-        if not timeout.isdigit():
-            raise RivetSourceError(f"connect_timeout must be whole seconds, got '{timeout}'",
-                                   field="source.url")
-        args["connection_timeout"] = int(timeout)
+        args["connection_timeout"] = _connect_timeout_s(options.pop("connect_timeout", "10"))
         raw_mode = options.pop("ssl-mode", None) or options.pop("sslmode", None) or options.pop("ssl_mode", None)
         ca = options.pop("ssl-ca", None) or options.pop("sslrootcert", None)
         if options:
@@ -259,13 +273,30 @@ class MySQLSource:
 
     def _kill_query(self, session: Session) -> None:
         """Stop a still-streaming query server-side, so closing does not drain every row."""
+        thread_id = int(session.conn.connection_id)
+        self._on_side_connection(session.export, lambda side: side.run(f"KILL QUERY {thread_id}"))
+
+    def _kill_tagged(self, tag: str, export: str | None) -> None:
+        """Kill the connection running the statement tagged `rivet:<tag>` (an early close)."""
+        def kill(side: Session) -> None:
+            rows = side.run("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s "
+                            "AND ID <> CONNECTION_ID()", (f"%rivet:{tag}%",))
+            for (thread_id,) in rows:
+                side.run(f"KILL {int(thread_id)}")
+
+        self._on_side_connection(export, kill)
+
+    def _on_side_connection(self, export: str | None,
+                            action: Callable[[Session], Any]) -> None:
+        """Run `action(session)` on a short extra connection; a failure is only logged
+        (without the kill, closing drains the rest or the server ends it: slow but correct)."""
         try:
-            side = self._connect(export=session.export)
+            side = self._connect(export=export)
             try:
-                side.run(f"KILL QUERY {int(session.conn.connection_id)}")
+                action(side)
             finally:
                 self._discard(side)
-        except RivetSourceError as exc:  # then closing drains the rest: slow but correct
+        except RivetSourceError as exc:
             log.warning("mysql: could not stop the query early: %s", exc)
 
     # -- the Source protocol -------------------------------------------------------------
@@ -305,18 +336,16 @@ class MySQLSource:
             side.apply(request.statement_timeout_s)
             reason = self._arrow_refusal(side)
             if not reason:
-                fields = self._prepared_fields(side, request)
+                fields = self._described_fields(side, request)
                 reason = "" if fields else "the query cannot be PREPAREd"
             if fields and not reason:
-                fields = self._mariadb_json(side, fields, side.database or "")
                 schema = mt.build_schema(fields, request.column_overrides, request.export)
                 try:
                     bound = bind(side.conn, request.sql, request.params).decode("utf-8")
-                    arrow_plan, reason = mysql_arrow.plan(fields, request, bound,
-                                                          request.statement_timeout_s)
+                    arrow_plan, reason = mysql_arrow.plan(fields, request, bound)
                 except UnicodeDecodeError:
                     reason = "a parameter is bytes that are not UTF-8 text"
-            if arrow_plan is not None and not self._prepares(side, arrow_plan.sql):
+            if arrow_plan is not None and _prepare(side, arrow_plan.sql.encode("utf-8")) is None:
                 arrow_plan, reason = None, "the rewritten query does not PREPARE"
         finally:
             self._discard(side)
@@ -327,42 +356,18 @@ class MySQLSource:
             log.debug("mysql: cursor reader for export %s: %s", request.export, reason)
             return None
         params = resolve_connection(self.config)
-        timeout = dict(params.options).get("connect_timeout", "10")
+        timeout = _connect_timeout_s(dict(params.options).get("connect_timeout", "10"))
         return mysql_arrow.MariaDBArrowStream(
-            params, int(timeout) if timeout.isdigit() else 10, arrow_plan, fields, schema, request,
+            params, timeout, arrow_plan, fields, schema, request,
             kill=lambda tag: self._kill_tagged(tag, request.export))
 
     @staticmethod
     def _arrow_refusal(side: Session) -> str:
         if not side.mariadb:
             return "MySQL servers keep the cursor reader (SET STATEMENT is MariaDB's)"
-        if (side.run("SHOW SESSION STATUS LIKE 'Ssl_cipher'") or [("", "")])[0][1]:
+        if side.uses_tls():
             return "the connection uses TLS"
         return ""
-
-    @staticmethod
-    def _prepares(side: Session, sql: str) -> bool:
-        try:
-            prepared = side.conn.cmd_stmt_prepare(sql.encode("utf-8"))
-            side.conn.cmd_stmt_close(prepared["statement_id"])
-        except DRIVER_ERRORS as exc:
-            log.debug("mysql: the Arrow reader's statement does not PREPARE: %s", exc)
-            return False
-        return True
-
-    def _kill_tagged(self, tag: str, export: str | None) -> None:
-        """Kill the connection running the statement tagged `rivet:<tag>` (an early close)."""
-        try:
-            side = self._connect(export=export)
-            try:
-                rows = side.run("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s "
-                                "AND ID <> CONNECTION_ID()", (f"%rivet:{tag}%",))
-                for (thread_id,) in rows:
-                    side.run(f"KILL {int(thread_id)}")
-            finally:
-                self._discard(side)
-        except RivetSourceError as exc:
-            log.warning("mysql: could not stop the query early: %s", exc)
 
     def scalar(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> Any:
         """One value (min/max/count probes) in its own read-only transaction, in UTC."""
@@ -388,9 +393,7 @@ class MySQLSource:
         side = self._connect(pure=True, export=request.export)
         try:
             side.apply(request.statement_timeout_s)
-            fields = self._prepared_fields(side, request)
-            if fields is not None and side.mariadb:
-                fields = self._mariadb_json(side, fields, side.database or "")
+            fields = self._described_fields(side, request)
         finally:
             self._discard(side)
         if fields is not None:
@@ -423,15 +426,19 @@ class MySQLSource:
             self._discard(side)
         return fields
 
+    def _described_fields(self, side: Session, request: ReadRequest) -> list[mt.FieldMeta] | None:
+        """The query's columns from a PREPARE, MariaDB's JSON columns marked; None if refused."""
+        fields = self._prepared_fields(side, request)
+        if fields is not None and side.mariadb:
+            fields = self._mariadb_json(side, fields, side.database or "")
+        return fields
+
     def _prepared_fields(self, side: Session, request: ReadRequest) -> list[mt.FieldMeta] | None:
         """Column definitions from COM_STMT_PREPARE (values bound as literals, never executed)."""
         side.columns.clear()
-        try:
-            sql = request.sql.strip().rstrip(";")
-            prepared = side.conn.cmd_stmt_prepare(bind(side.conn, sql, request.params))
-            side.conn.cmd_stmt_close(prepared["statement_id"])
-        except DRIVER_ERRORS as exc:
-            log.debug("mysql: PREPARE failed: %s", exc)
+        sql = request.sql.strip().rstrip(";")
+        prepared = _prepare(side, bind(side.conn, sql, request.params))
+        if prepared is None:
             return None
         # Parameter definitions are parsed before the columns: keep the last num_columns.
         count = int(prepared.get("num_columns") or 0)

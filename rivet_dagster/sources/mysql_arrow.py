@@ -44,18 +44,18 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from rivet_dagster.engine.memory_policy import estimate_row_bytes
+from rivet_dagster.engine.memory_policy import MB, estimate_row_bytes
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources import mysql_types as mt
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.batching import RegroupedStream
 from rivet_dagster.sources.connection_url import ConnectionParams
 from rivet_dagster.sources.flow_relay import FlowRelay
+from rivet_dagster.sources.mysql_session import source_error
 
 log = logging.getLogger(__name__)
 
 READER_ENV = "RIVET_MYSQL_READER"
-MB = 1024 * 1024
 DRIVER_BATCH_MB, DRIVER_BATCH_MIN_ROWS, DRIVER_BATCH_MAX_ROWS = 8, 1024, 16384
 _TEXT_GUESS = 4096
 _NATIVE_CODES = frozenset({mt.TINY, mt.SHORT, mt.LONG, mt.INT24, mt.LONGLONG, mt.FLOAT, mt.DOUBLE,
@@ -64,7 +64,6 @@ _NATIVE_CODES = frozenset({mt.TINY, mt.SHORT, mt.LONG, mt.INT24, mt.LONGLONG, mt
 _DATE_CODES = frozenset({mt.DATE, mt.NEWDATE, mt.DATETIME, mt.DATETIME2, mt.TIMESTAMP,
                          mt.TIMESTAMP2})
 _TEXT_CODES = frozenset({mt.DECIMAL, mt.NEWDECIMAL, mt.TIME, mt.TIME2, mt.NULL})
-_TIMEOUT_ERRNOS = {"1969", "3024"}
 _ERROR = re.compile(r"ERROR (\d+) \((\w+)\): (.*?)(?: \}|$)", re.S)
 
 
@@ -84,14 +83,14 @@ def reader_choice() -> str:
 
 @dataclass(frozen=True)
 class ArrowPlan:
-    """The statement connectorx runs, and how each column comes back from it."""
+    """The statement connectorx runs, and the tag that finds it in the process list."""
 
     sql: str
     tag: str
 
 
-def plan(fields: Sequence[mt.FieldMeta], request: ReadRequest, bound_sql: str,
-         timeout_s: int) -> tuple[ArrowPlan | None, str]:
+def plan(fields: Sequence[mt.FieldMeta], request: ReadRequest,
+         bound_sql: str) -> tuple[ArrowPlan | None, str]:
     """The rewritten statement, or None and the reason the cursor reader must read it."""
     names = [f.name.lower() for f in fields]
     if len(set(names)) != len(names):
@@ -105,6 +104,7 @@ def plan(fields: Sequence[mt.FieldMeta], request: ReadRequest, bound_sql: str,
     tag = uuid.uuid4().hex
     exprs = ", ".join(f"{_expression(f, f.name in request.column_overrides)} AS `_rivet_c{i}`"
                       for i, f in enumerate(fields))
+    timeout_s = request.statement_timeout_s
     timeout = f"{float(timeout_s):g}" if timeout_s else "0"
     sql = (f"SET STATEMENT time_zone='+00:00', max_statement_time={timeout} FOR "
            f"SELECT /* rivet:{tag} */ {exprs} FROM ({body}) AS _rivet{order}")
@@ -290,18 +290,13 @@ class MariaDBArrowStream(RegroupedStream):
         self._relay.close()
 
     def _error(self, exc: BaseException, action: str) -> RivetSourceError:
+        """connectorx wraps the server's error in Rust debug text: take out code and message."""
         text = str(exc)
         match = _ERROR.search(text)
-        if match and match.group(1) in _TIMEOUT_ERRNOS:
-            return RivetSourceError(
-                f"mysql {self._target}: statement timeout of {self._request.statement_timeout_s} s "
-                f"exceeded (tuning.statement_timeout_s): {match.group(3).strip()}",
-                export=self._request.export)
-        detail = match.group(3).strip() if match else " ".join(text.split())[:500]
-        if len(self._password) >= 4:  # servers never echo it; belt and braces
-            detail = detail.replace(self._password, "***")
-        return RivetSourceError(f"mysql {self._target}: {action}: {detail}",
-                                export=self._request.export)
+        errno, msg = ((int(match.group(1)), match.group(3).strip()) if match
+                      else (None, " ".join(text.split())[:500]))
+        return source_error(self._target, self._password, errno, msg, action,
+                            self._request.statement_timeout_s, self._request.export)
 
 
 def _connectorx_available() -> bool:

@@ -25,7 +25,7 @@ try:
 except ImportError:  # pragma: no cover - only without the C extension
     DRIVER_ERRORS = (mysql.connector.Error,)
 
-_TIMEOUT_ERRNOS = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+TIMEOUT_ERRNOS = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 _PLACEHOLDER = re.compile(rb"%s")
 
 
@@ -52,6 +52,17 @@ def bind(conn: Any, sql: str, params: Sequence[Any]) -> bytes:
     return _PLACEHOLDER.sub(lambda _m: next(it), stmt)
 
 
+def source_error(target: str, password: str | None, errno: int | None, msg: str, action: str,
+                 timeout_s: int, export: str | None) -> RivetSourceError:
+    """One line for a server error (both readers): password masked, timeouts named as such."""
+    if password and len(password) >= 4:  # servers never echo it; belt and braces
+        msg = msg.replace(password, "***")
+    if errno in TIMEOUT_ERRNOS:
+        return RivetSourceError(f"mysql {target}: statement timeout of {timeout_s} s exceeded "
+                                f"(tuning.statement_timeout_s): {msg}", export=export)
+    return RivetSourceError(f"mysql {target}: {action}: {msg}", export=export)
+
+
 class Session:
     """One connection plus the session settings changed on it, so they can be put back."""
 
@@ -64,13 +75,11 @@ class Session:
         self.columns: list[mt.FieldMeta] = []  # column packets seen by a pure-Python connection
 
     def error(self, exc: BaseException, action: str) -> RivetSourceError:
-        msg = one_line(exc)
-        if self.password and len(self.password) >= 4:  # servers never echo it; belt and braces
-            msg = msg.replace(self.password, "***")
-        if getattr(exc, "errno", None) in _TIMEOUT_ERRNOS:
-            return RivetSourceError(f"mysql {self.target}: statement timeout of {self.timeout_s} s "
-                                    f"exceeded (tuning.statement_timeout_s): {msg}", export=self.export)
-        return RivetSourceError(f"mysql {self.target}: {action}: {msg}", export=self.export)
+        return source_error(self.target, self.password, getattr(exc, "errno", None),
+                            one_line(exc), action, self.timeout_s, self.export)
+
+    def uses_tls(self) -> bool:
+        return bool((self.run("SHOW SESSION STATUS LIKE 'Ssl_cipher'") or [("", "")])[0][1])
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """A short statement with Python-converted results."""

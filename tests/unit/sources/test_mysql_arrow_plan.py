@@ -48,8 +48,9 @@ def test_plan_rewrites_only_what_the_driver_cannot_decode_exactly() -> None:
               _field("at", mt.DATETIME2), _field("dur", mt.TIME2), _field("name", mt.VAR_STRING),
               _field("flag", mt.TINY, length=1), _field("odd`name", mt.LONG),
               _field("code", mt.LONG)]
-    request = ReadRequest(sql="x", column_overrides={"code": parse_column_type("string")})
-    result, reason = plan(fields, request, "SELECT * FROM t ORDER BY id", timeout_s=30)
+    request = ReadRequest(sql="x", column_overrides={"code": parse_column_type("string")},
+                          statement_timeout_s=30)
+    result, reason = plan(fields, request, "SELECT * FROM t ORDER BY id")
     assert reason == "" and result is not None
     sql = result.sql
     assert sql.startswith("SET STATEMENT time_zone='+00:00', max_statement_time=30 FOR SELECT "
@@ -70,7 +71,7 @@ def test_plan_rewrites_only_what_the_driver_cannot_decode_exactly() -> None:
     ([_field("id", mt.LONG)], "SELECT id FROM t LIMIT 3", "LIMIT"),
 ])
 def test_plan_refusals_say_why(fields, sql: str, why: str) -> None:
-    result, reason = plan(fields, ReadRequest(sql=sql), sql, timeout_s=0)
+    result, reason = plan(fields, ReadRequest(sql=sql), sql)
     assert result is None and why in reason
 
 
