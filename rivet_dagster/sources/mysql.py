@@ -302,7 +302,7 @@ class MySQLSource:
     # -- the Source protocol -------------------------------------------------------------
     def open(self, request: ReadRequest) -> MySQLBatchStream | mysql_arrow.MariaDBArrowStream:
         """MariaDB's Arrow reader when the query allows it (see `mysql_arrow`), else the cursor."""
-        choice = mysql_arrow.reader_choice()
+        choice = mysql_arrow.reader_choice(request.export)
         if choice != "cursor":
             stream = self._open_arrow(request, required=choice == "arrow")
             if stream is not None:

@@ -67,16 +67,16 @@ _TEXT_CODES = frozenset({mt.DECIMAL, mt.NEWDECIMAL, mt.TIME, mt.TIME2, mt.NULL})
 _ERROR = re.compile(r"ERROR (\d+) \((\w+)\): (.*?)(?: \}|$)", re.S)
 
 
-def reader_choice() -> str:
+def reader_choice(export: str | None = None) -> str:
     """auto (default), arrow or cursor, from RIVET_MYSQL_READER."""
     choice = os.environ.get(READER_ENV, "auto").strip().lower()
     if choice not in ("auto", "arrow", "cursor"):
         raise RivetSourceError(f"{READER_ENV}={choice!r}: expected auto, arrow or cursor",
-                               field=READER_ENV)
+                               export=export, field=READER_ENV)
     if choice != "cursor" and not _connectorx_available():
         if choice == "arrow":
             raise RivetSourceError(f"{READER_ENV}=arrow but connectorx is not installed",
-                                   field=READER_ENV)
+                                   export=export, field=READER_ENV)
         return "cursor"
     return choice
 

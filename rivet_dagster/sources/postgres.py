@@ -80,7 +80,7 @@ class PostgresSource:
         except BaseException:
             conn.close()
             raise
-        if not copy_reader_enabled() or not copy_supported(stream.columns, request):
+        if not copy_reader_enabled(request.export) or not copy_supported(stream.columns, request):
             return stream
         try:
             sql = literal_sql(conn, request)

@@ -54,11 +54,11 @@ _SAME_TYPE_OIDS = {16, 17, 20, 21, 23, 25, 114, 700, 701, 1042, 1043, 1082, 1083
 _LIST_ELEMENT_OIDS = {16, 17, 20, 21, 23, 25, 700, 701, 1042, 1043, 1082, 1083, 1114, 1184}
 
 
-def copy_reader_enabled() -> bool:
+def copy_reader_enabled(export: str | None = None) -> bool:
     choice = os.environ.get(READER_ENV, "auto").strip().lower()
     if choice not in ("auto", "copy", "cursor"):
         raise RivetSourceError(f"{READER_ENV}={choice!r}: expected auto, copy or cursor",
-                               field=READER_ENV)
+                               export=export, field=READER_ENV)
     return choice != "cursor" and _adbc_available()
 
 

@@ -130,6 +130,11 @@ def test_queries_the_rewrite_cannot_keep_exact_use_the_cursor(source, monkeypatc
         _read(source, sql, "arrow", monkeypatch)
 
 
+def test_a_wrong_reader_choice_names_the_export_and_the_variable(source, monkeypatch) -> None:
+    with pytest.raises(RivetSourceError, match=f"export 'e', field '{READER_ENV}'.*'fast'"):
+        _read(source, "SELECT id FROM all_types", "fast", monkeypatch)
+
+
 def test_session_is_utc_with_the_timeout_and_writes_never_run(source, monkeypatch) -> None:
     kind, table = _read(source, "SELECT @@session.time_zone AS tz, @@session.max_statement_time "
                         "AS t, ts FROM all_types WHERE id = 1", "auto", monkeypatch,

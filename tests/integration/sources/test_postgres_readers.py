@@ -114,7 +114,7 @@ def test_columns_the_copy_reader_cannot_match_keep_the_cursor(source, monkeypatc
 def test_the_environment_can_force_the_cursor_and_rejects_nonsense(source, monkeypatch):
     kind, _, _ = _read(source, "SELECT id FROM t", "cursor", monkeypatch)
     assert kind == "PostgresBatchStream"
-    with pytest.raises(RivetSourceError, match=f"{READER_ENV}='fast'"):
+    with pytest.raises(RivetSourceError, match=f"export 'e'.*{READER_ENV}='fast'"):
         _read(source, "SELECT id FROM t", "fast", monkeypatch)
 
 
