@@ -28,7 +28,7 @@ from rivet_dagster.engine.fault_injection import fault_point
 from rivet_dagster.engine.memory_policy import MB, MemoryPolicy
 from rivet_dagster.engine.prefetch import Prefetcher
 from rivet_dagster.engine.meta_columns import enrich_batch, enrich_schema
-from rivet_dagster.engine.process_memory import peak_rss_mb, prefer_returning_pool
+from rivet_dagster.engine.process_memory import frozen_gc, peak_rss_mb, prefer_returning_pool
 from rivet_dagster.errors import RivetError, RivetDestinationError
 from rivet_dagster.formats import Format, FormatWriter, create_format
 from rivet_dagster.sources.base import ReadRequest, Source
@@ -95,6 +95,16 @@ def run_export(
     `observe` sees every source batch (before meta columns), e.g. to track a cursor maximum.
     `drop_columns` are query columns that never reach the output (e.g. a synthetic cursor).
     """
+    with frozen_gc():
+        return _run_export(export, source, destination, tuning, slot, run_id, sql, params,
+                           observe, drop_columns, manifest_extra, log)
+
+
+def _run_export(export: ExportConfig, source: Source, destination: Destination,
+                tuning: ResolvedTuning, slot: str, run_id: str, sql: str | None,
+                params: Sequence[Any], observe: BatchObserver | None,
+                drop_columns: Sequence[str], manifest_extra: dict[str, Any] | None,
+                log: logging.Logger | Any) -> ExportResult:
     started = time.monotonic()
     prefer_returning_pool()
     fmt = create_format(export)

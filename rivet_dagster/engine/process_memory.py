@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def peak_rss_mb() -> float:
@@ -55,3 +58,18 @@ def prefer_returning_pool() -> str:
         return current
     pa.set_memory_pool(pool)
     return pool.backend_name
+
+
+@contextmanager
+def frozen_gc() -> Iterator[None]:
+    """Keep the objects that exist now out of the cyclic GC's full collections meanwhile.
+
+    An export allocates short-lived wrappers per batch, which triggers collections; each full
+    one walks every object in the process (all of Dagster's, in an asset). Freezing them for
+    the export's duration measured 0.2 s (3 %) less CPU on 300k wide MariaDB rows.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -1,5 +1,6 @@
 """The stdout destination streams CSV (or Parquet bytes) and keeps no files or manifest."""
 
+import gc
 import io
 from pathlib import Path
 
@@ -25,8 +26,12 @@ def _run(url: str, fmt: str) -> tuple[bytes, object]:
     config = parse_config(CONFIG.format(url=url, fmt=fmt), base_dir=Path("."))
     export = config.exports[0]
     stream = io.BytesIO()
+    frozen: list[int] = []
     result = run_export(export, create_source(config.source), StdoutDestination(stream),
-                        tuning=resolve_tuning(config.source, None), slot="snapshot-000001")
+                        tuning=resolve_tuning(config.source, None), slot="snapshot-000001",
+                        observe=lambda batch: frozen.append(gc.get_freeze_count()))
+    # the process's objects stay out of full collections while batches stream, not after
+    assert frozen and min(frozen) > 0 and gc.get_freeze_count() == 0
     return stream.getvalue(), result
 
 
