@@ -72,7 +72,7 @@ def build_request(export: ExportConfig, tuning: ResolvedTuning, sql: str | None 
         batch_bytes=(tuning.auto_batch_mb or 0) * MB,
         column_overrides=export.column_overrides(),
         statement_timeout_s=tuning.statement_timeout_s, lock_timeout_s=tuning.lock_timeout_s,
-        table=export.table, export=export.name)
+        read_ahead=not tuning.throttle_ms, table=export.table, export=export.name)
 
 
 def run_export(

@@ -34,6 +34,9 @@ class ReadRequest:
     column_overrides: Mapping[str, ColumnType] = field(default_factory=dict)
     statement_timeout_s: int = 0
     lock_timeout_s: int = 0
+    # Whether a reader may decode ahead of the export beyond one batch (a bounded window).
+    # Not when the export is throttled: its pause between batches is meant for the server too.
+    read_ahead: bool = True
     table: str | None = None  # catalog hint (e.g. NUMERIC precision) when the export names a table
     export: str | None = None  # for error messages only
 

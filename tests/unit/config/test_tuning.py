@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rivet_dagster.config import SourceConfig, TuningConfig, resolve_tuning
+from rivet_dagster.config import SourceConfig, TuningConfig, parse_config, resolve_tuning
+from rivet_dagster.engine.export_run import build_request
 
 # rivet-reference §6.1, copied as facts (fast / balanced / safe).
 TABLE_6_1 = {
@@ -128,3 +129,18 @@ def test_resolution_from_yaml(load):
     assert (a.profile, a.throttle_ms, a.batch_size, a.batch_size_memory_mb) == ("fast", 20, 50_000, 48)
     assert (b.profile, b.throttle_ms, b.batch_size, b.batch_size_memory_mb) == ("safe", 20, 500, None)
     assert b.statement_timeout_s == 120
+
+
+@pytest.mark.parametrize(("tuning", "read_ahead"), [
+    ("{profile: fast}", True),       # no throttle
+    ("{profile: balanced}", False),  # throttle_ms 50: the pause is the server's too
+    ("{profile: fast, throttle_ms: 5}", False),
+])
+def test_only_an_unthrottled_export_lets_the_reader_decode_ahead(tmp_path, tuning, read_ahead):
+    config = parse_config(
+        f"source: {{type: postgres, url: 'postgresql://u@h/db', tuning: {tuning}}}\n"
+        "exports: [{name: e, table: t, format: parquet, destination: {type: local, path: out}}]\n",
+        base_dir=tmp_path, environ={})
+    export = config.exports[0]
+    request = build_request(export, resolve_tuning(config.source, export.tuning))
+    assert request.read_ahead is read_ahead
