@@ -181,6 +181,25 @@ def test_memory_stays_bounded_when_the_export_is_slow(source, monkeypatch, read_
     assert grown < limit, f"RSS grew {grown:.0f} MB while the export was idle"
 
 
+@pytest.mark.parametrize("read_ahead", [True, False])
+def test_batches_sized_by_memory_come_as_the_driver_cuts_them_unless_throttled(
+        source, monkeypatch, read_ahead) -> None:
+    monkeypatch.setenv(READER_ENV, "arrow")
+    stream = source.open(ReadRequest(sql="SELECT id FROM big ORDER BY id", batch_size=50_000,
+                                     batch_bytes=8 * 1024 * 1024, read_ahead=read_ahead,
+                                     export="e"))
+    assert isinstance(stream, MariaDBArrowStream)
+    sizes, ids = [], []
+    for batch in stream:
+        sizes.append(batch.num_rows)
+        ids += batch.column(0).to_pylist()
+    assert ids == list(range(1, BIG_ROWS + 1))
+    if read_ahead:  # the driver's batches (16,384 rows of an INT), never merged
+        assert sizes == [16_384, 16_384, 16_384, BIG_ROWS - 3 * 16_384]
+    else:  # merged to the engine's batch size, which paces a throttled export
+        assert sizes == [50_000, BIG_ROWS - 50_000]
+
+
 def test_early_close_stops_the_server_query(source, db, monkeypatch) -> None:
     monkeypatch.setenv(READER_ENV, "arrow")
     stream = source.open(ReadRequest(sql="SELECT seq, REPEAT('x', 500) AS pad FROM "
