@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 _CHUNK = 1024 * 1024
+_MAX_SOCKET_PATH = 100  # sockaddr_un holds 104-108 bytes, by platform
 T = TypeVar("T")
 
 
@@ -56,6 +57,9 @@ class FlowRelay:
         # twice on its way through the relay, and a Unix socket skips the TCP stack on one hop.
         self._dir = tempfile.mkdtemp(prefix="rivet-relay-") if unix_socket else None
         self.socket_path = os.path.join(self._dir, "s") if self._dir else None
+        if self._dir and len(os.fsencode(self.socket_path)) > _MAX_SOCKET_PATH:
+            shutil.rmtree(self._dir, ignore_errors=True)  # a long TMPDIR: loopback TCP then
+            self._dir = self.socket_path = None
         self._proc = subprocess.Popen(
             [sys.executable, "-I", "-S", __file__, host, str(port), str(connect_timeout_s),
              str(window_rows), str(window_bytes), self.socket_path or ""],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import tempfile
 import threading
 
 import pytest
@@ -27,6 +29,7 @@ def test_forwards_both_ways_while_the_export_waits() -> None:
 
     threading.Thread(target=echo, daemon=True).start()
     relay = FlowRelay("127.0.0.1", server.getsockname()[1])
+    assert relay.socket_path is not None  # the driver's side is a Unix socket here
     try:
         with relay.connect() as client:
             client.sendall(b"hello")
@@ -35,6 +38,7 @@ def test_forwards_both_ways_while_the_export_waits() -> None:
         relay.close()
         server.close()
     assert relay.upstream_error() == ""
+    assert not os.path.exists(os.path.dirname(relay.socket_path))  # its folder is gone
 
 
 def test_an_unreachable_server_is_reported_after_close() -> None:
@@ -124,3 +128,19 @@ def test_the_window_lets_rows_flow_ahead_of_those_taken_and_no_further(limit: st
     finally:
         relay.close()
         server.close()
+
+
+def test_a_temporary_folder_too_long_for_a_unix_socket_falls_back_to_tcp(tmp_path, monkeypatch):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    server = socket.create_server(("127.0.0.1", 0))
+    relay = FlowRelay("127.0.0.1", server.getsockname()[1])
+    try:
+        assert relay.socket_path is None and relay.port > 0
+        with relay.connect():
+            pass
+    finally:
+        relay.close()
+        server.close()
+    assert list(deep.iterdir()) == []  # its folder was removed
