@@ -60,10 +60,15 @@ class FlowRelay:
         if self._dir and len(os.fsencode(self.socket_path)) > _MAX_SOCKET_PATH:
             shutil.rmtree(self._dir, ignore_errors=True)  # a long TMPDIR: loopback TCP then
             self._dir = self.socket_path = None
-        self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", __file__, host, str(port), str(connect_timeout_s),
-             str(window_rows), str(window_bytes), self.socket_path or ""],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", __file__, host, str(port), str(connect_timeout_s),
+                 str(window_rows), str(window_bytes), self.socket_path or ""],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        except OSError:
+            if self._dir:
+                shutil.rmtree(self._dir, ignore_errors=True)
+            raise
         assert self._proc.stdout is not None and self._proc.stdin is not None
         line = self._proc.stdout.readline().decode().strip()
         if not line.isdigit():
@@ -121,7 +126,7 @@ class FlowRelay:
 
 
 class _Relay:
-    """The child process: accept on 127.0.0.1, forward to the server, gate server bytes."""
+    """The child process: accept the driver, forward to the server, gate the server's bytes."""
 
     def __init__(self, host: str, port: int, connect_timeout_s: float, window_rows: int,
                  window_bytes: int, socket_path: str):
