@@ -8,6 +8,8 @@ name only at `publish()`: a rename on local disk, the completed upload on object
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
@@ -32,28 +34,50 @@ class HashingSink:
     """A write-only binary file that hashes and counts what passes through it.
 
     pyarrow writers accept any object with write/tell/flush/close, so the content hash of
-    a part costs no second read of the file.
+    a part costs no second read of the file. The bytes go to the file at once, in order;
+    the hashing runs on a helper thread (hashlib releases the GIL), so it can overlap the
+    encoding of the next pages instead of adding to it. SHA-256 of 520 MB of Parquet is about
+    0.45 s of CPU; on 300k wide MariaDB rows (fast) the thread saved 0.2 s of wall in two
+    interleaved series, on PostgreSQL's it was within noise (both cores are busy there).
+    `hexdigest()` waits for it.
     """
+
+    _QUEUE_CHUNKS = 16  # pyarrow hands over pages of about 1 MB: a few MB in flight at most
 
     def __init__(self, inner: BinaryIO):
         self._inner = inner
         self._hash = hashlib.sha256()
         self._size = 0
         self._discarding = False
+        self._pending: queue.Queue[bytes | None] = queue.Queue(self._QUEUE_CHUNKS)
+        self._hasher: threading.Thread | None = None
         self.closed = False
 
     def discard(self) -> None:
         """Drop every later write: an aborted part's format writer may still flush on GC."""
         self._discarding = True
+        self._finish_hashing()
 
     def write(self, data: Any) -> int:
         view = memoryview(data)
         if self._discarding:
             return view.nbytes
-        self._hash.update(view)
         self._inner.write(view)
+        # pyarrow passes bytes, which cannot change; anything else is copied before it queues
+        self._enqueue(data if type(data) is bytes else view.tobytes())
         self._size += view.nbytes
         return view.nbytes
+
+    def _enqueue(self, chunk: bytes) -> None:
+        if self._hasher is None:
+            self._hasher = threading.Thread(target=self._hash_pending, name="rivet-part-hash",
+                                            daemon=True)
+            self._hasher.start()
+        self._pending.put(chunk)
+
+    def _hash_pending(self) -> None:
+        while (chunk := self._pending.get()) is not None:
+            self._hash.update(chunk)
 
     def tell(self) -> int:
         return self._size
@@ -78,7 +102,15 @@ class HashingSink:
         return self._size
 
     def hexdigest(self) -> str:
+        """The SHA-256 of every byte written (waits for the hashing thread to catch up)."""
+        self._finish_hashing()
         return self._hash.hexdigest()
+
+    def _finish_hashing(self) -> None:
+        if self._hasher is not None:
+            self._pending.put(None)
+            self._hasher.join()
+            self._hasher = None
 
 
 class PartHandle(Protocol):
