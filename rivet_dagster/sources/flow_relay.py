@@ -135,7 +135,7 @@ class _Relay:
         self.waiting, self.closed = 0, False
         # Read-ahead: rows (packets) forwarded beyond those taken, and their bytes.
         self.window, self.window_bytes = window_rows, window_bytes
-        self.taken, self.forwarded, self.total_bytes = 0, 0, 0
+        self.taken, self.total_bytes = 0, 0
         self.ends: collections.deque[int] = collections.deque()  # byte ends of untaken rows
         self.first_untaken, self.taken_bytes = 0, 0
         if socket_path:
@@ -200,7 +200,6 @@ class _Relay:
                     ends = framing.feed(buf, n)
                     with self.cond:
                         self.ends.extend(self.total_bytes + end for end in ends)
-                        self.forwarded += len(ends)
                         self.total_bytes += n
                         self.trim()
         except OSError:
@@ -213,10 +212,14 @@ class _Relay:
     def may_read(self) -> bool:
         with self.cond:
             while not self.closed and not self.waiting and (
-                    not self.window or self.forwarded >= self.taken + self.window
+                    not self.window or self.forwarded() >= self.taken + self.window
                     or self.total_bytes - self.taken_bytes >= self.window_bytes):
                 self.cond.wait()
             return not self.closed
+
+    def forwarded(self) -> int:
+        """Rows (packets) forwarded so far: those taken and trimmed, plus those still ahead."""
+        return self.first_untaken + len(self.ends)
 
     def trim(self) -> None:
         """Forget the byte ends of rows the export has taken (called holding `cond`)."""
