@@ -26,7 +26,9 @@ if [ ! -x "$ROOT/.venv/bin/python" ]; then
   log "creating $ROOT/.venv"
   "$PY" -m venv "$ROOT/.venv"
 fi
-if [ ! -x "$ROOT/.venv/bin/dagster" ] || ! "$ROOT/.venv/bin/python" -c "import rivet_dagster" 2>/dev/null; then
+SO=$(ls "$ROOT"/rivet_dagster/_pgcopy*.so 2>/dev/null | head -1 || true)   # the C decoder
+if [ ! -x "$ROOT/.venv/bin/dagster" ] || ! "$ROOT/.venv/bin/python" -c "import rivet_dagster" 2>/dev/null \
+   || [ -z "$SO" ] || [ "$ROOT/rivet_dagster/native/pgcopy.c" -nt "$SO" ]; then
   log "installing rivet-dagster into .venv (pip install -e .)"
   "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT" >&2
 fi

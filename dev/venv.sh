@@ -23,10 +23,15 @@ ensure_venv() {  # ensure_venv EXTRA
     fi
   fi
   stamp=.venv/.rivet-dagster-$extra.stamp
-  want="$(sha256sum pyproject.toml | cut -d' ' -f1) $ROOT"
+  # The C decoder (rivet_dagster/native) is compiled by the install: its sources count too.
+  want="$(cat pyproject.toml setup.py rivet_dagster/native/*.c | sha256sum | cut -d' ' -f1) $ROOT"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
      || ! .venv/bin/python -I -c 'import importlib.util as u, os, sys; s = u.find_spec("rivet_dagster")
 sys.exit(s is None or not os.path.realpath(s.origin).startswith(os.path.realpath(sys.argv[1]) + os.sep))' "$ROOT" 2>/dev/null; then
+    if ! command -v cc >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "installing gcc (apt) for the C decoder"   # without it the install falls back to ADBC
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
+    fi
     echo "installing rivet-dagster[$extra] into .venv (pip, quiet)"
     local log=.venv/.rivet-dagster-pip.log
     if ! .venv/bin/python -m pip install -q -e ".[$extra]" >"$log" 2>&1; then

@@ -54,12 +54,14 @@ _SAME_TYPE_OIDS = {16, 17, 20, 21, 23, 25, 114, 700, 701, 1042, 1043, 1082, 1083
 _LIST_ELEMENT_OIDS = {16, 17, 20, 21, 23, 25, 700, 701, 1042, 1043, 1082, 1083, 1114, 1184}
 
 
-def copy_reader_enabled(export: str | None = None) -> bool:
+def reader_choice(export: str | None = None) -> str:
+    """`RIVET_POSTGRES_READER`: auto (the fastest that reads every column), native, copy
+    (ADBC) or cursor."""
     choice = os.environ.get(READER_ENV, "auto").strip().lower()
-    if choice not in ("auto", "copy", "cursor"):
-        raise RivetSourceError(f"{READER_ENV}={choice!r}: expected auto, copy or cursor",
+    if choice not in ("auto", "native", "copy", "cursor"):
+        raise RivetSourceError(f"{READER_ENV}={choice!r}: expected auto, native, copy or cursor",
                                export=export, field=READER_ENV)
-    return choice != "cursor" and _adbc_available()
+    return choice
 
 
 def copy_supported(columns: Sequence[MappedColumn], request: ReadRequest) -> bool:
@@ -239,7 +241,7 @@ def adbc_message(exc: BaseException) -> str:
     return first_line(exc)
 
 
-def _adbc_available() -> bool:
+def adbc_available() -> bool:
     try:
         import adbc_driver_postgresql.dbapi  # noqa: F401
     except ImportError:

@@ -1,8 +1,9 @@
-"""PostgreSQL's two readers against the real server: COPY (ADBC) and the named cursor.
+"""PostgreSQL's three readers against the real server: binary COPY decoded in C (native),
+binary COPY decoded by ADBC (copy), and the named cursor.
 
-The COPY reader is chosen when every column allows it; whichever is chosen, the batches
-must be the same values with the same types, in a read-only transaction with the same
-session settings, in bounded memory.
+The fastest reader that reads every column is chosen; whichever it is, the batches must be
+the same values with the same types, in a read-only transaction with the same session
+settings, in bounded memory.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rivet_dagster.config.source import SourceConfig
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.postgres import PostgresSource
-from rivet_dagster.sources.postgres_copy import READER_ENV, PostgresCopyStream
+from rivet_dagster.sources.postgres_copy import READER_ENV
 from tests.integration.db_fixtures import pg_execute
 
 TABLE = """
@@ -52,6 +53,9 @@ CREATE TABLE big AS SELECT g AS id, g % 97 AS k, md5(g::text) AS h,
 CREATE SEQUENCE s;
 """
 OVERRIDES = {"nb": parse_column_type("decimal(20,4)")}
+# Every column the C decoder reads (numeric, arrays and overrides go to ADBC or the cursor).
+NATIVE_COLUMNS = "id, b, i2, i4, i8, f4, f8, d, tm, ts, tstz, txt, vc, ch, by, js, jsb, u, m"
+COPY_KINDS = {"native": "PostgresNativeCopyStream", "copy": "PostgresCopyStream"}
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +103,50 @@ def test_copy_reader_reads_every_supported_type_exactly_like_the_cursor(source, 
     assert row["m"] == "happy" and row["ch"] == "ab   " and row["nb"] == Decimal("1.5000")
 
 
+def test_native_reader_reads_its_types_exactly_like_the_cursor(source, monkeypatch):
+    sql = f"SELECT {NATIVE_COLUMNS} FROM t ORDER BY id"
+    kind, native, _ = _read(source, sql, "auto", monkeypatch)
+    _, cursor, _ = _read(source, sql, "cursor", monkeypatch)
+    assert kind == "PostgresNativeCopyStream"
+    assert native.schema.equals(cursor.schema, check_metadata=True)
+    assert _comparable(native) == _comparable(cursor)
+    row = native.to_pylist()[0]
+    assert row["tstz"] == dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
+    assert row["d"] == dt.date(1, 1, 1) and row["tm"] == dt.time(23, 59, 59, 999999)
+    assert row["u"] == uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+    assert row["txt"] == "unicode ✓ 雪 🚀" and row["by"] == b"\x00\xff\x00"
+    assert row["jsb"] == '{"b": {"c": null}}' and row["m"] == "happy" and row["ch"] == "ab   "
+
+
+def test_native_reader_null_bitmaps_across_many_rows(source, monkeypatch):
+    sql = ("SELECT NULLIF(id % 3, 0) AS a, id % 2 = 0 OR NULL AS flag, "
+           "CASE WHEN id % 5 = 0 THEN NULL ELSE h END AS h, "
+           "CASE WHEN id % 7 = 0 THEN NULL ELSE at END AS at FROM big ORDER BY id")
+    kind, native, batches = _read(source, sql, "native", monkeypatch, batch_bytes=1 << 20)
+    _, cursor, _ = _read(source, sql, "cursor", monkeypatch)
+    assert kind == "PostgresNativeCopyStream" and len(batches) > 3
+    assert native.equals(cursor)
+    assert native.column("flag").null_count == 100_000
+
+
+def test_native_reader_empty_result_and_infinity(source, monkeypatch):
+    kind, table, _ = _read(source, "SELECT id, h FROM big WHERE false", "native", monkeypatch)
+    assert kind == "PostgresNativeCopyStream" and table.num_rows == 0
+    assert table.schema.field("h").type == pa.string()
+    for value, column_type in (("infinity", "timestamp"), ("-infinity", "date")):
+        with pytest.raises(RivetSourceError, match=f"'x' \\({column_type}\\).*infinity") as err:
+            _read(source, f"SELECT '{value}'::{column_type} AS x", "native", monkeypatch)
+        assert err.value.export == "e" and err.value.field == "columns.x"
+
+
+def test_native_reader_refuses_what_it_cannot_decode_when_forced(source, monkeypatch):
+    with pytest.raises(RivetSourceError, match=f"{READER_ENV}=native: .*ADBC or cursor") as err:
+        _read(source, "SELECT n38 FROM t", "native", monkeypatch)
+    assert err.value.export == "e" and err.value.field == READER_ENV
+    kind, _, _ = _read(source, "SELECT n38 FROM t", "auto", monkeypatch)
+    assert kind == "PostgresCopyStream"  # numeric: ADBC decodes it
+
+
 @pytest.mark.parametrize("sql, why", [
     ("SELECT id, interval '1 day' AS iv FROM t", "interval is rendered as ISO-8601 text"),
     ("SELECT id, 'pg_class'::regclass::oid AS o FROM t", "oid"),
@@ -123,32 +171,36 @@ def test_the_environment_can_force_the_cursor_and_rejects_nonsense(source, monke
     uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), Decimal("-0.5"), dt.date(1969, 12, 31),
     2**62, "it's \\ quoted",
 ])
-def test_parameters_become_typed_literals_with_the_same_rows(source, monkeypatch, param):
+@pytest.mark.parametrize("reader", ["native", "copy"])
+def test_parameters_become_typed_literals_with_the_same_rows(source, monkeypatch, param, reader):
     column = {str: "txt", dt.datetime: "tstz", uuid.UUID: "u", Decimal: "n38", dt.date: "d",
               int: "i8"}[type(param)]
+    if reader == "native" and column == "n38":
+        column = "i8"  # numeric is ADBC's
     sql = f"SELECT id, {column} FROM t WHERE {column} > %s OR {column} IS NULL ORDER BY id"
-    kind, copy, _ = _read(source, sql, "auto", monkeypatch, params=(param,))
+    kind, copy, _ = _read(source, sql, reader, monkeypatch, params=(param,))
     _, cursor, _ = _read(source, sql, "cursor", monkeypatch, params=(param,))
-    assert kind == "PostgresCopyStream"
+    assert kind == COPY_KINDS[reader]
     assert copy.to_pylist() == cursor.to_pylist()
     assert source.scalar("SELECT count(*) FROM t") == 3  # nothing was dropped
 
 
-def test_session_is_read_only_in_utc_with_the_timeouts(source, monkeypatch):
+@pytest.mark.parametrize("reader", ["native", "copy"])
+def test_session_is_read_only_in_utc_with_the_timeouts(source, monkeypatch, reader):
     sql = ("SELECT current_setting('TimeZone') AS tz, current_setting('statement_timeout') AS st, "
            "current_setting('lock_timeout') AS lt, current_setting('transaction_read_only') AS ro")
-    kind, table, _ = _read(source, sql, "auto", monkeypatch, statement_timeout_s=7,
+    kind, table, _ = _read(source, sql, reader, monkeypatch, statement_timeout_s=7,
                            lock_timeout_s=3)
-    assert kind == "PostgresCopyStream"
+    assert kind == COPY_KINDS[reader]
     # the server's timeout would count the whole COPY: a watchdog bounds each batch instead
     assert table.to_pylist() == [{"tz": "UTC", "st": "0", "lt": "3s", "ro": "on"}]
     _, table, _ = _read(source, sql, "cursor", monkeypatch, statement_timeout_s=7)
     assert table.column("st").to_pylist() == ["7s"]  # the cursor's bounds each FETCH
     with pytest.raises(RivetSourceError, match="read-only transaction"):
-        _read(source, "SELECT nextval('s') AS n", "copy", monkeypatch)
+        _read(source, "SELECT nextval('s') AS n", reader, monkeypatch)
 
 
-@pytest.mark.parametrize("reader", ["auto", "cursor"])
+@pytest.mark.parametrize("reader", ["native", "copy", "cursor"])
 def test_statement_timeout_bounds_each_batch_not_the_export(source, monkeypatch, reader):
     started = time.monotonic()
     with pytest.raises(RivetSourceError, match="timeout") as err:
@@ -168,21 +220,24 @@ def test_statement_timeout_bounds_each_batch_not_the_export(source, monkeypatch,
     assert rows == 200_000
 
 
-def test_batches_are_bounded_by_bytes_or_rows(source, monkeypatch):
+@pytest.mark.parametrize("reader", ["native", "copy"])
+def test_batches_are_bounded_by_bytes_or_rows(source, monkeypatch, reader):
     sql = "SELECT * FROM big ORDER BY id"
-    kind, table, batches = _read(source, sql, "auto", monkeypatch, batch_bytes=1 << 20)
-    assert kind == "PostgresCopyStream" and table.num_rows == 200_000
+    kind, table, batches = _read(source, sql, reader, monkeypatch, batch_bytes=1 << 20)
+    assert kind == COPY_KINDS[reader] and table.num_rows == 200_000
     assert len(batches) >= 8 and max(b.nbytes for b in batches) < 2 * (1 << 20)
     assert table.column("id").to_pylist() == list(range(1, 200_001))
-    _, table, batches = _read(source, sql, "auto", monkeypatch, batch_size=30_000)
+    _, table, batches = _read(source, sql, reader, monkeypatch, batch_size=30_000)
     assert [b.num_rows for b in batches] == [30_000] * 6 + [20_000]
 
 
-def test_closing_early_cancels_the_copy_and_frees_the_connection(source, url, monkeypatch):
-    monkeypatch.setenv(READER_ENV, "auto")
+@pytest.mark.parametrize("reader", ["native", "copy"])
+def test_closing_early_cancels_the_copy_and_frees_the_connection(source, url, monkeypatch,
+                                                                 reader):
+    monkeypatch.setenv(READER_ENV, reader)
     stream = source.open(ReadRequest(sql="SELECT a.* FROM big a, big b", export="e",
                                      batch_bytes=1 << 20))
-    assert isinstance(stream, PostgresCopyStream)
+    assert type(stream).__name__ == COPY_KINDS[reader]
     assert next(iter(stream)).num_rows > 0
     started = time.monotonic()
     stream.close()
@@ -198,9 +253,10 @@ def test_closing_early_cancels_the_copy_and_frees_the_connection(source, url, mo
     assert left == 0
 
 
-def test_errors_while_streaming_and_converting_name_the_export(source, monkeypatch):
+@pytest.mark.parametrize("reader", ["native", "copy"])
+def test_errors_while_streaming_and_converting_name_the_export(source, monkeypatch, reader):
     with pytest.raises(RivetSourceError, match="division by zero") as err:
-        _read(source, "SELECT 1 / (id - 150000) AS x FROM big", "auto", monkeypatch,
+        _read(source, "SELECT 1 / (id - 150000) AS x FROM big", reader, monkeypatch,
               batch_bytes=1 << 20)
     assert err.value.export == "e" and err.value.field == "query"
     with pytest.raises(RivetSourceError, match="'n38'") as err:

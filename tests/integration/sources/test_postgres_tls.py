@@ -38,12 +38,13 @@ def _source(tls: dict) -> PostgresSource:
         type="postgres", url=f"postgresql://postgres@localhost:{PORT}/postgres", tls=tls))
 
 
-@pytest.mark.parametrize("reader, kind", [("auto", "PostgresCopyStream"),
+@pytest.mark.parametrize("reader, kind", [("auto", "PostgresNativeCopyStream"),
+                                          ("copy", "PostgresCopyStream"),
                                           ("cursor", "PostgresBatchStream")])
 @pytest.mark.parametrize("tls", [{"mode": "require"}, {"mode": "verify-ca", "ca_file": str(CA)},
                                  {"mode": "verify-full", "ca_file": str(CA)}],
                          ids=["require", "verify-ca", "verify-full"])
-def test_both_readers_read_over_tls(monkeypatch, reader, kind, tls):
+def test_every_reader_reads_over_tls(monkeypatch, reader, kind, tls):
     monkeypatch.setenv(READER_ENV, reader)
     stream = _source(tls).open(ReadRequest(sql=SQL, export="e"))
     assert type(stream).__name__ == kind
