@@ -173,7 +173,9 @@ class ExportConfig(StrictModel):
     chunk_size_memory_mb: int | None = Field(
         None, ge=1, description="chunked + table: derive chunk_size from this memory budget.")
     chunk_by_key: bool = Field(False, description="chunked + table: keyset paging on a unique key.")
-    parallel: int = Field(1, ge=1, description="chunked: concurrent chunk workers.")
+    parallel: int = Field(1, ge=1, description=(
+        "chunked: concurrent chunk workers. full `table:` export on PostgreSQL: COPY streams "
+        "over one snapshot (unset: 2 with profile fast, else 1)."))
     chunk_checkpoint: bool = Field(False, description="chunked: persist chunk progress (resume).")
     chunk_max_attempts: int | None = Field(None, ge=1, description="chunked: attempts per chunk.")
     # time_window

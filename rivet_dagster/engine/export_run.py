@@ -72,7 +72,19 @@ def build_request(export: ExportConfig, tuning: ResolvedTuning, sql: str | None 
         batch_bytes=(tuning.auto_batch_mb or 0) * MB,
         column_overrides=export.column_overrides(),
         statement_timeout_s=tuning.statement_timeout_s, lock_timeout_s=tuning.lock_timeout_s,
-        read_ahead=not tuning.throttle_ms, table=export.table, export=export.name)
+        read_ahead=not tuning.throttle_ms, table=export.table, export=export.name,
+        streams=copy_streams(export, tuning) if sql is None else 1)
+
+
+def copy_streams(export: ExportConfig, tuning: ResolvedTuning) -> int:
+    """Source connections a whole-table full export may read with (PostgreSQL splits the
+    table into COPY streams over one snapshot): `parallel` when set, else 2 on the fast
+    profile and 1 otherwise (the throttled profiles stay gentle on the source)."""
+    if export.mode != "full" or export.table is None:
+        return 1
+    if "parallel" in export.model_fields_set:
+        return export.parallel
+    return 2 if tuning.profile == "fast" else 1
 
 
 def run_export(

@@ -37,6 +37,9 @@ class ReadRequest:
     # Whether a reader may decode ahead of the export beyond one batch (a bounded window).
     # Not when the export is throttled: its pause between batches is meant for the server too.
     read_ahead: bool = True
+    # COPY streams a whole-table read may be split into, over one snapshot (PostgreSQL's
+    # native reader; see sources/postgres_parallel.py). 1 = one stream.
+    streams: int = 1
     table: str | None = None  # catalog hint (e.g. NUMERIC precision) when the export names a table
     export: str | None = None  # for error messages only
 

@@ -9,7 +9,7 @@ transaction-mode pooler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -25,6 +25,9 @@ from rivet_dagster.sources.postgres_copy import (
 )
 from rivet_dagster.sources.postgres_native import (
     PostgresNativeCopyStream, library, native_kinds,
+)
+from rivet_dagster.sources.postgres_parallel import (
+    ParallelCopyStream, join_snapshot, split, splittable, start_all,
 )
 from rivet_dagster.sources.connection_url import ConnectionParams, resolve_connection
 from rivet_dagster.sources.postgres_types import (
@@ -60,7 +63,10 @@ class PostgresSource:
         kwargs.update({k: v for k, v in p.options.items() if k not in kwargs})
         return kwargs
 
-    def connect(self, export: str | None = None) -> psycopg.Connection[Any]:
+    def connect(self, export: str | None = None, repeatable: bool = False
+                ) -> psycopg.Connection[Any]:
+        """A read-only connection; `repeatable`: its transactions are REPEATABLE READ (one
+        snapshot for every statement, which parallel COPY streams share)."""
         p = self.params
         try:
             conn = psycopg.connect(**self.connect_kwargs())
@@ -69,10 +75,12 @@ class PostgresSource:
                 f"postgres: cannot connect to {p.describe()}: {first_line(exc)}",
                 export=export, field="source") from None
         conn.read_only = True
+        if repeatable:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         return conn
 
     def open(self, request: ReadRequest
-             ) -> "PostgresBatchStream | PostgresCopyStream | PostgresNativeCopyStream":
+             ) -> "PostgresBatchStream | PostgresCopyStream | PostgresNativeCopyStream | ParallelCopyStream":
         """The fastest reader that reads every column: binary COPY decoded in C, binary COPY
         decoded by ADBC, else the named cursor.
 
@@ -80,7 +88,7 @@ class PostgresSource:
         connection, which describes and maps the columns, so types and errors are the same
         whichever reader then streams the rows."""
         choice = reader_choice(request.export)
-        conn = self.connect(request.export)
+        conn = self.connect(request.export, repeatable=splittable(request))
         try:
             stream = PostgresBatchStream(conn, request)
         except BaseException:
@@ -99,23 +107,70 @@ class PostgresSource:
         if choice == "cursor" or not adbc_available() or not copy_supported(stream.columns,
                                                                              request):
             return stream
-        try:
-            sql = literal_sql(conn, request)
-        finally:
-            stream.close()
-        return PostgresCopyStream(self.connect_kwargs(), request, stream.columns, stream.schema,
-                                  sql, self.params.describe())
+        return self._adbc(stream, request)
 
     def _native(self, stream: "PostgresBatchStream", request: ReadRequest, kinds: list[int]
-                ) -> PostgresNativeCopyStream:
-        """The C decoder on the describing connection, in the same transaction."""
+                ) -> PostgresNativeCopyStream | ParallelCopyStream:
+        """The C decoder on the describing connection, in the same transaction; split into
+        streams over its snapshot when the export reads a whole table (postgres_parallel)."""
         try:
             sql = literal_sql(stream.connection, request)
+            parts = split(stream.connection, request)
         except BaseException:
             stream.close()
             raise
-        return PostgresNativeCopyStream(stream.release_connection(), request, stream.columns,
-                                        stream.schema, kinds, sql)
+        conn = stream.release_connection()
+        if parts is None:
+            return PostgresNativeCopyStream(conn, request, stream.columns, stream.schema, kinds,
+                                            sql)
+        snapshot, sqls, share = parts
+
+        def member(index: int, member_sql: str) -> Callable[[], PostgresNativeCopyStream]:
+            def build() -> PostgresNativeCopyStream:
+                member_conn = conn if index == 0 else self._joined(snapshot, request)
+                return PostgresNativeCopyStream(member_conn, share, stream.columns,
+                                                stream.schema, kinds, member_sql)
+            return build
+
+        try:
+            return start_all([member(i, s) for i, s in enumerate(sqls)])
+        except BaseException:
+            conn.close()  # the leader, when a later stream failed to start
+            raise
+
+    def _adbc(self, stream: "PostgresBatchStream", request: ReadRequest
+              ) -> PostgresCopyStream | ParallelCopyStream:
+        """ADBC's COPY in its own connection(s); the describing transaction ends once every
+        stream has started (and imported its snapshot, when split)."""
+        try:
+            sql = literal_sql(stream.connection, request)
+            parts = split(stream.connection, request)
+            if parts is None:
+                return PostgresCopyStream(self.connect_kwargs(), request, stream.columns,
+                                          stream.schema, sql, self.params.describe())
+            snapshot, sqls, share = parts
+            return start_all([
+                (lambda member_sql=s: PostgresCopyStream(
+                    self.connect_kwargs(), share, stream.columns, stream.schema, member_sql,
+                    self.params.describe(), snapshot=snapshot))
+                for s in sqls])
+        finally:
+            stream.close()
+
+    def _joined(self, snapshot: str, request: ReadRequest) -> psycopg.Connection[Any]:
+        """A new read-only connection whose transaction sees `snapshot`, with the session."""
+        conn = self.connect(request.export, repeatable=True)
+        try:
+            join_snapshot(conn, snapshot)
+            _apply_session(conn, request)
+        except psycopg.Error as exc:
+            conn.close()
+            raise RivetSourceError(f"postgres: cannot share the snapshot: {first_line(exc)}",
+                                   export=request.export, field="query") from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def scalar(self, sql: str, params: Sequence[Any] = (), export: str | None = None) -> Any:
         """One value from a short query (probes, counts) in its own read-only transaction."""

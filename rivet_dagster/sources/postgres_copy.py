@@ -93,7 +93,8 @@ class PostgresCopyStream(RegroupedStream):
     """One COPY in one read-only transaction, read batch by batch through ADBC."""
 
     def __init__(self, connect_kwargs: dict[str, Any], request: ReadRequest,
-                 columns: list[MappedColumn], schema: pa.Schema, sql: str, where: str):
+                 columns: list[MappedColumn], schema: pa.Schema, sql: str, where: str,
+                 snapshot: str | None = None):
         from adbc_driver_postgresql import dbapi as adbc  # imported only when used
 
         self.columns = columns
@@ -112,7 +113,12 @@ class PostgresCopyStream(RegroupedStream):
                                    export=request.export, field="source") from None
         try:
             self._cursor = self._conn.cursor()
-            self._cursor.execute("SET TRANSACTION READ ONLY")
+            if snapshot is None:
+                self._cursor.execute("SET TRANSACTION READ ONLY")
+            else:  # one of several streams over one snapshot (sources/postgres_parallel.py)
+                self._cursor.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                self._cursor.execute(f"SET TRANSACTION SNAPSHOT '{_snapshot_id(snapshot)}'")
             settings = {**session_settings(request), "statement_timeout": "0"}  # see module
             self._cursor.execute("SELECT " + ", ".join(
                 f"set_config('{name}', '{value}', true)" for name, value in settings.items()))
@@ -182,8 +188,12 @@ class PostgresCopyStream(RegroupedStream):
 
     def _time_out(self) -> None:
         self._timed_out = True
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Ask the server to stop the COPY (thread-safe: libpq's cancel request)."""
         try:
-            self._cursor.adbc_cancel()  # thread-safe: libpq's cancel request
+            self._cursor.adbc_cancel()
         except Exception:  # noqa: BLE001 - the fetch then fails or finishes by itself
             pass
 
@@ -230,6 +240,13 @@ def _converter(column: MappedColumn, field: pa.Field, export: str | None) -> Any
             raise convert_error(column, exc, export) from None
 
     return cast
+
+
+def _snapshot_id(snapshot: str) -> str:
+    """An exported snapshot's id (hex and dashes), checked before it is put into SQL."""
+    if not snapshot or any(c not in "0123456789ABCDEFabcdef-" for c in snapshot):
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    return snapshot
 
 
 def adbc_message(exc: BaseException) -> str:

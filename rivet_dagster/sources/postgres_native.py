@@ -288,6 +288,14 @@ class PostgresNativeCopyStream(RegroupedStream):
     def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         return batch  # decoded straight into the mapped types
 
+    def cancel(self) -> None:
+        """Ask the server to stop the COPY (thread-safe; the reading thread then fails)."""
+        if not self._ended:
+            try:
+                self._cancel.cancel()
+            except Exception:  # noqa: BLE001 - closing the connection ends it anyway
+                pass
+
     def close(self, finished: bool = False) -> None:
         """End the transaction; a COPY stopped early is cancelled, not drained."""
         if self._closed:
@@ -297,10 +305,7 @@ class PostgresNativeCopyStream(RegroupedStream):
 
     def _abort(self, cancel: bool = True) -> None:
         if cancel and getattr(self, "_cancel", None) is not None:
-            try:
-                self._cancel.cancel()
-            except Exception:  # noqa: BLE001 - closing the connection ends it anyway
-                pass
+            self.cancel()
         if self._reader:
             self._lib.pgc_free(self._reader)
             self._reader = None

@@ -144,3 +144,25 @@ def test_only_an_unthrottled_export_lets_the_reader_decode_ahead(tmp_path, tunin
     export = config.exports[0]
     request = build_request(export, resolve_tuning(config.source, export.tuning))
     assert request.read_ahead is read_ahead
+
+
+@pytest.mark.parametrize(("tuning", "extra", "streams"), [
+    ("{profile: fast}", "", 2),                   # fast: two COPY streams for a whole table
+    ("{profile: balanced}", "", 1),               # the throttled profiles stay at one
+    ("{profile: fast}", ", parallel: 1", 1),      # `parallel` set wins both ways
+    ("{profile: safe}", ", parallel: 3", 3),
+    ("{profile: fast}", ", mode: incremental, cursor_column: id", 1),  # a window, not the table
+])
+def test_whole_table_reads_get_copy_streams_from_parallel_or_the_profile(
+        tmp_path, tuning, extra, streams):
+    config = parse_config(
+        f"source: {{type: postgres, url: 'postgresql://u@h/db', tuning: {tuning}}}\n"
+        f"exports: [{{name: e, table: t, format: parquet, destination: {{type: local, path: out}}"
+        f"{extra}}}]\n", base_dir=tmp_path, environ={})
+    export = config.exports[0]
+    assert build_request(export, resolve_tuning(config.source, export.tuning)).streams == streams
+    query = parse_config(
+        f"source: {{type: postgres, url: 'postgresql://u@h/db', tuning: {tuning}}}\n"
+        "exports: [{name: q, query: 'SELECT * FROM t', format: parquet, "
+        "destination: {type: local, path: out}}]\n", base_dir=tmp_path, environ={}).exports[0]
+    assert build_request(query, resolve_tuning(config.source, query.tuning)).streams == 1
