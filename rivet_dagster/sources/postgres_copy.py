@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -42,7 +40,9 @@ from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.batching import RegroupedStream
 from rivet_dagster.sources.postgres_arrow import convert_error
-from rivet_dagster.sources.postgres_session import first_line, session_settings
+from rivet_dagster.sources.postgres_session import (
+    batch_watchdog, copy_timeout_error, first_line, session_settings,
+)
 from rivet_dagster.sources.postgres_types import NUMERIC_OID, MappedColumn
 
 READER_ENV = "RIVET_POSTGRES_READER"
@@ -165,26 +165,12 @@ class PostgresCopyStream(RegroupedStream):
             raise RivetSourceError(f"postgres: fetch failed: {adbc_message(exc)}",
                                    export=self._request.export, field="query") from None
 
-    @contextmanager
-    def _watchdog(self) -> Iterator[None]:
+    def _watchdog(self) -> Any:
         """Cancel the COPY when the server takes over statement_timeout_s for one batch."""
-        limit = self._request.statement_timeout_s
-        if limit <= 0:
-            yield
-            return
-        timer = threading.Timer(limit, self._time_out)
-        timer.daemon = True
-        timer.start()
-        try:
-            yield
-        finally:
-            timer.cancel()
+        return batch_watchdog(self._request, self._time_out)
 
     def _timeout_error(self) -> RivetSourceError:
-        return RivetSourceError(
-            f"postgres: statement timeout: no batch came within "
-            f"{self._request.statement_timeout_s} s (tuning.statement_timeout_s bounds each "
-            f"batch); the COPY was cancelled", export=self._request.export, field="query")
+        return copy_timeout_error(self._request)
 
     def _time_out(self) -> None:
         self._timed_out = True

@@ -33,7 +33,6 @@ import select
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -43,6 +42,7 @@ from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.batching import RegroupedStream
 from rivet_dagster.sources.postgres_arrow import convert_error
+from rivet_dagster.sources.postgres_session import batch_watchdog, copy_timeout_error
 from rivet_dagster.sources.postgres_types import MappedColumn
 
 # Column kinds of native/pgcopy.c, by source type OID.
@@ -257,33 +257,16 @@ class PostgresNativeCopyStream(RegroupedStream):
         return RivetSourceError(f"postgres: {what}: {text}", export=self._request.export,
                                 field="query")
 
-    @contextmanager
-    def _watchdog(self) -> Iterator[None]:
+    def _watchdog(self) -> Any:
         """Cancel the COPY when the server takes over statement_timeout_s for one batch."""
-        limit = self._request.statement_timeout_s
-        if limit <= 0:
-            yield
-            return
-        timer = threading.Timer(limit, self._time_out)
-        timer.daemon = True
-        timer.start()
-        try:
-            yield
-        finally:
-            timer.cancel()
+        return batch_watchdog(self._request, self._time_out)
 
     def _time_out(self) -> None:
         self._timed_out = True
-        try:
-            self._cancel.cancel()  # libpq's cancel request: a new connection, thread-safe
-        except Exception:  # noqa: BLE001 - the read then fails or finishes by itself
-            pass
+        self.cancel()
 
     def _timeout_error(self) -> RivetSourceError:
-        return RivetSourceError(
-            f"postgres: statement timeout: no batch came within "
-            f"{self._request.statement_timeout_s} s (tuning.statement_timeout_s bounds each "
-            f"batch); the COPY was cancelled", export=self._request.export, field="query")
+        return copy_timeout_error(self._request)
 
     def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         return batch  # decoded straight into the mapped types

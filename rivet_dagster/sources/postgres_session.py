@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
 
 
@@ -18,3 +23,29 @@ def session_settings(request: ReadRequest) -> dict[str, str]:
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip() or exc.__class__.__name__
     return text.splitlines()[0]
+
+
+@contextmanager
+def batch_watchdog(request: ReadRequest, on_timeout: Callable[[], None]) -> Iterator[None]:
+    """Call `on_timeout` (from a timer thread) when the block outlasts statement_timeout_s.
+
+    The COPY readers' statement timeout: a COPY is one statement for the whole export, so the
+    server's timeout is off and this bounds each batch instead (the cursor's FETCH bound)."""
+    limit = request.statement_timeout_s
+    if limit <= 0:
+        yield
+        return
+    timer = threading.Timer(limit, on_timeout)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def copy_timeout_error(request: ReadRequest) -> RivetSourceError:
+    return RivetSourceError(
+        f"postgres: statement timeout: no batch came within {request.statement_timeout_s} s "
+        f"(tuning.statement_timeout_s bounds each batch); the COPY was cancelled",
+        export=request.export, field="query")
