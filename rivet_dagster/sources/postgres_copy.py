@@ -35,6 +35,7 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
@@ -213,6 +214,9 @@ class PostgresCopyStream(RegroupedStream):
 def _converter(column: MappedColumn, field: pa.Field, export: str | None) -> Any:
     """Per-column conversion from ADBC's Arrow type to the mapped type."""
     target = column.arrow_type
+    limit = _infinity_floor(target)
+    if limit is not None:
+        return lambda array: _finite(array, limit, column, export)
     if field.type == target:
         return lambda array: array
 
@@ -226,6 +230,31 @@ def _converter(column: MappedColumn, field: pa.Field, export: str | None) -> Any
             raise convert_error(column, exc, export) from None
 
     return cast
+
+
+# PostgreSQL's earliest date and timestamp (4713 BC) in Arrow's units. ADBC turns ±infinity
+# into far smaller values (its epoch shift overflows), so anything below is an infinity.
+_EARLIEST_DAY = -2_440_588
+_EARLIEST_US = _EARLIEST_DAY * 86_400_000_000
+
+
+def _infinity_floor(arrow_type: pa.DataType) -> int | None:
+    element = arrow_type.value_type if pa.types.is_list(arrow_type) else arrow_type
+    if pa.types.is_date32(element):
+        return _EARLIEST_DAY
+    if pa.types.is_timestamp(element):
+        return _EARLIEST_US
+    return None
+
+
+def _finite(array: pa.Array, floor: int, column: MappedColumn, export: str | None) -> pa.Array:
+    """The array unchanged, or the cursor reader's error when it holds an infinity."""
+    values = array.flatten() if pa.types.is_list(array.type) else array
+    low = pc.min(values.cast(pa.int64()) if not pa.types.is_date32(values.type)
+                 else values.view(pa.int32())).as_py()
+    if low is not None and low < floor:
+        raise convert_error(column, ValueError("infinity"), export)
+    return array
 
 
 def _snapshot_id(snapshot: str) -> str:

@@ -263,3 +263,18 @@ def test_errors_while_streaming_and_converting_name_the_export(source, monkeypat
         _read(source, "SELECT n38 FROM t", "auto", monkeypatch,
               column_overrides={"n38": parse_column_type("decimal(5,2)")})
     assert err.value.field == "columns.n38"
+
+
+@pytest.mark.parametrize("sql, column_type", [
+    ("SELECT 'infinity'::timestamp AS x", "timestamp"),
+    ("SELECT '-infinity'::date AS x", "date"),
+    ("SELECT ARRAY['2024-01-01'::timestamptz, 'infinity'] AS x", "timestamptz\\[\\]"),
+])
+def test_adbc_reader_fails_on_infinity_instead_of_overflowing(source, monkeypatch, sql,
+                                                               column_type):
+    # ADBC shifts ±infinity by the epoch and overflows into a plausible-looking value
+    with pytest.raises(RivetSourceError, match=f"'x' \\({column_type}\\).*infinity") as err:
+        _read(source, sql, "copy", monkeypatch)
+    assert err.value.field == "columns.x"
+    kind, table, _ = _read(source, "SELECT d, ts, tsa FROM t ORDER BY id", "copy", monkeypatch)
+    assert kind == "PostgresCopyStream" and table.column("d")[0].as_py() == dt.date(1, 1, 1)
