@@ -35,6 +35,8 @@ from rivet_dagster.sources.postgres_types import (
 )
 
 log = logging.getLogger(__name__)
+PostgresStream = ("PostgresBatchStream | PostgresCopyStream | PostgresNativeCopyStream | "
+                  "ParallelCopyStream")  # what `open` returns, by reader
 
 
 class PostgresSource:
@@ -79,8 +81,7 @@ class PostgresSource:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         return conn
 
-    def open(self, request: ReadRequest
-             ) -> "PostgresBatchStream | PostgresCopyStream | PostgresNativeCopyStream | ParallelCopyStream":
+    def open(self, request: ReadRequest) -> "PostgresStream":
         """The fastest reader that reads every column: binary COPY decoded in C, binary COPY
         decoded by ADBC, else the named cursor.
 

@@ -187,7 +187,8 @@ def split(conn: psycopg.Connection[Any], request: ReadRequest
         return None
     snapshot, bounds = planned
     assert request.table is not None
-    share = replace(request, batch_bytes=max(_MIN_BATCH_BYTES, request.batch_bytes // (len(bounds) + 1))
+    per_stream = request.batch_bytes // (len(bounds) + 1)
+    share = replace(request, batch_bytes=max(_MIN_BATCH_BYTES, per_stream)
                     if request.batch_bytes else 0)
     return snapshot, [range_sql(request.table, bounds, i) for i in range(len(bounds) + 1)], share
 

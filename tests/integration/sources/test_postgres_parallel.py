@@ -129,10 +129,12 @@ def test_streams_share_the_exporting_snapshot(url):
         follower.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         postgres_parallel.join_snapshot(follower, snapshot)
         seen = follower.execute("SELECT count(*) FROM wide").fetchone()[0]
-        fresh = psycopg.connect(url).execute("SELECT count(*) FROM wide").fetchone()[0]
+        with psycopg.connect(url) as other:
+            fresh = other.execute("SELECT count(*) FROM wide").fetchone()[0]
         assert (seen, fresh) == (ROWS, ROWS + 1)
-        halves = [follower.execute(f"SELECT count(*) FROM ({postgres_parallel.range_sql('wide', bounds, i)}) q")
-                  .fetchone()[0] for i in range(2)]
+        ranges = [postgres_parallel.range_sql("wide", bounds, i) for i in range(2)]
+        halves = [follower.execute(f"SELECT count(*) FROM ({sql}) q").fetchone()[0]
+                  for sql in ranges]
         assert sum(halves) == ROWS and min(halves) > 0
         follower.close()
     finally:
@@ -162,7 +164,8 @@ def test_a_failing_stream_fails_the_read_and_frees_the_others(source, url, monke
     with psycopg.connect(url, autocommit=True) as admin:
         cancelled = admin.execute(
             "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = %s AND "
-            "application_name = 'rivet-dagster' AND state = 'active' AND query LIKE 'COPY%%ctid >=%%'",
+            "application_name = 'rivet-dagster' AND state = 'active' "
+            "AND query LIKE 'COPY%%ctid >=%%'",
             (database,)).fetchall()
     assert cancelled == [(True,)]
     with pytest.raises(RivetSourceError, match="cancel") as err:
