@@ -92,14 +92,19 @@ void pgc_free(Reader *r) {
     free(r);
 }
 
-static int set_valid(Col *c, int64_t row, int present) {
+/* Bit `row` of a bitmap (validity, or a bool column's values), a new byte every 8 rows. */
+static int append_bit(Buf *b, int64_t row, int on) {
     if (row % 8 == 0) {
-        if (reserve(&c->valid, 1)) return -1;
-        c->valid.p[c->valid.len++] = 0;
+        if (reserve(b, 1)) return -1;
+        b->p[b->len++] = 0;
     }
-    if (present) c->valid.p[row / 8] |= (uint8_t)(1u << (row % 8));
-    else c->nulls++;
+    if (on) b->p[row / 8] |= (uint8_t)(1u << (row % 8));
     return 0;
+}
+
+static int set_valid(Col *c, int64_t row, int present) {
+    if (!present) c->nulls++;
+    return append_bit(&c->valid, row, present);
 }
 
 static int append_fixed(Col *c, const void *value, int width) {
@@ -120,6 +125,11 @@ static int append_bytes(Col *c, const uint8_t *value, int64_t n) {
     return 0;
 }
 
+static int text_result(Reader *r, int i, int rc) {
+    return rc == -2 ? fail(r, i, "over 2 GB of text in one batch")
+                    : rc ? fail(r, i, "out of memory") : 0;
+}
+
 /* One field; `n` is its byte length, -1 for NULL. */
 static int decode_field(Reader *r, int i, const uint8_t *p, int32_t n) {
     Col *c = &r->cols[i];
@@ -128,12 +138,7 @@ static int decode_field(Reader *r, int i, const uint8_t *p, int32_t n) {
     if (set_valid(c, row, n >= 0)) return fail(r, i, "out of memory");
     if (n < 0) {
         switch (c->kind) {
-        case K_BOOL:
-            if (row % 8 == 0) {
-                if (reserve(&c->data, 1)) return fail(r, i, "out of memory");
-                c->data.p[c->data.len++] = 0;
-            }
-            return 0;
+        case K_BOOL: return append_bit(&c->data, row, 0) ? fail(r, i, "out of memory") : 0;
         case K_INT2: return append_fixed(c, zeros, 2) ? fail(r, i, "out of memory") : 0;
         case K_INT4: case K_FLOAT4: case K_DATE:
             return append_fixed(c, zeros, 4) ? fail(r, i, "out of memory") : 0;
@@ -146,12 +151,7 @@ static int decode_field(Reader *r, int i, const uint8_t *p, int32_t n) {
     switch (c->kind) {
     case K_BOOL:
         if (n != 1) return fail(r, i, "malformed bool");
-        if (row % 8 == 0) {
-            if (reserve(&c->data, 1)) return fail(r, i, "out of memory");
-            c->data.p[c->data.len++] = 0;
-        }
-        if (p[0]) c->data.p[row / 8] |= (uint8_t)(1u << (row % 8));
-        return 0;
+        return append_bit(&c->data, row, p[0] != 0) ? fail(r, i, "out of memory") : 0;
     case K_INT2: {
         if (n != 2) return fail(r, i, "malformed int2");
         int16_t v = (int16_t)be16(p);
@@ -181,14 +181,11 @@ static int decode_field(Reader *r, int i, const uint8_t *p, int32_t n) {
         v += PG_EPOCH_US;
         return append_fixed(c, &v, 8) ? fail(r, i, "out of memory") : 0;
     }
-    case K_TEXT: {
-        int rc = append_bytes(c, p, n);
-        return rc == -2 ? fail(r, i, "over 2 GB of text in one batch") : rc ? fail(r, i, "out of memory") : 0;
-    }
+    case K_TEXT:
+        return text_result(r, i, append_bytes(c, p, n));
     case K_JSONB: {
         if (n < 1 || p[0] != 1) return fail(r, i, "unknown jsonb binary version");
-        int rc = append_bytes(c, p + 1, n - 1);
-        return rc == -2 ? fail(r, i, "over 2 GB of text in one batch") : rc ? fail(r, i, "out of memory") : 0;
+        return text_result(r, i, append_bytes(c, p + 1, n - 1));
     }
     case K_UUID:
         if (n != 16) return fail(r, i, "malformed uuid");

@@ -42,7 +42,7 @@ from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.batching import RegroupedStream
 from rivet_dagster.sources.postgres_arrow import convert_error
 from rivet_dagster.sources.postgres_session import (
-    batch_watchdog, copy_timeout_error, first_line, session_settings,
+    batch_watchdog, copy_timeout_error, first_line, server_words, session_settings,
 )
 from rivet_dagster.sources.postgres_types import NUMERIC_OID, MappedColumn
 
@@ -213,10 +213,15 @@ class PostgresCopyStream(RegroupedStream):
 
 def _converter(column: MappedColumn, field: pa.Field, export: str | None) -> Any:
     """Per-column conversion from ADBC's Arrow type to the mapped type."""
+    convert = _cast(column, field, export)
+    limit = _infinity_floor(column.arrow_type)
+    if limit is None:
+        return convert
+    return lambda array: convert(_finite(array, limit, column, export))
+
+
+def _cast(column: MappedColumn, field: pa.Field, export: str | None) -> Any:
     target = column.arrow_type
-    limit = _infinity_floor(target)
-    if limit is not None:
-        return lambda array: _finite(array, limit, column, export)
     if field.type == target:
         return lambda array: array
 
@@ -266,11 +271,7 @@ def _snapshot_id(snapshot: str) -> str:
 
 def adbc_message(exc: BaseException) -> str:
     """The server's words from an ADBC error (it wraps them in driver context)."""
-    text = str(exc)
-    for marker in ("ERROR:  ", "FATAL:  "):
-        if marker in text:
-            return text.split(marker, 1)[1].splitlines()[0].strip()
-    return first_line(exc)
+    return server_words(str(exc)) or first_line(exc)
 
 
 def adbc_available() -> bool:

@@ -42,7 +42,9 @@ from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.batching import RegroupedStream
 from rivet_dagster.sources.postgres_arrow import convert_error
-from rivet_dagster.sources.postgres_session import batch_watchdog, copy_timeout_error
+from rivet_dagster.sources.postgres_session import (
+    batch_watchdog, copy_timeout_error, server_words,
+)
 from rivet_dagster.sources.postgres_types import MappedColumn
 
 # Column kinds of native/pgcopy.c, by source type OID.
@@ -149,7 +151,8 @@ class PostgresNativeCopyStream(RegroupedStream):
         self.sizes_by_bytes = request.batch_bytes > 0
         self.batch_size = sys.maxsize if self.sizes_by_bytes else max(1, request.batch_size)
         self._conn, self._closed, self._timed_out, self._ended = conn, False, False, False
-        self._lib = library().lib
+        lib = library()
+        self._lib = lib.lib
         self._storage = [_storage_type(c.arrow_type) for c in columns]
         self._reader: int | None = None
         try:
@@ -165,7 +168,6 @@ class PostgresNativeCopyStream(RegroupedStream):
             self._abort()
             raise
         array = (ctypes.c_int * len(kinds))(*kinds)
-        lib = library()
         self._reader = self._lib.pgc_new(conn.pgconn.pgconn_ptr, lib.getcopy, lib.freemem,
                                          len(kinds), array)
         if not self._reader:
@@ -249,11 +251,7 @@ class PostgresNativeCopyStream(RegroupedStream):
         return self._failure(message or "the connection was lost")
 
     def _failure(self, message: str, what: str = "fetch failed") -> RivetSourceError:
-        text = message.strip()
-        for marker in ("ERROR:  ", "FATAL:  "):
-            if marker in text:
-                text = text.split(marker, 1)[1]
-        text = text.splitlines()[0] if text else "unknown error"
+        text = server_words(message) or (message.strip().splitlines() or ["unknown error"])[0]
         return RivetSourceError(f"postgres: {what}: {text}", export=self._request.export,
                                 field="query")
 

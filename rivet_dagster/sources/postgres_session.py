@@ -25,6 +25,14 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def server_words(text: str) -> str | None:
+    """The server's message in a libpq error text ("ERROR:  ..." / "FATAL:  ..."), first line."""
+    for marker in ("ERROR:  ", "FATAL:  "):
+        if marker in text:
+            return text.split(marker, 1)[1].splitlines()[0].strip()
+    return None
+
+
 @contextmanager
 def batch_watchdog(request: ReadRequest, on_timeout: Callable[[], None]) -> Iterator[None]:
     """Call `on_timeout` (from a timer thread) when the block outlasts statement_timeout_s.
