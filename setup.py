@@ -1,11 +1,17 @@
-"""Only the optional C decoder lives here; everything else is in pyproject.toml.
+"""Only the optional C decoders live here; everything else is in pyproject.toml.
 
 `optional=True`: without a C compiler the package still installs, and the PostgreSQL reader
-falls back to ADBC (sources/postgres_native.py says why when asked for explicitly).
+falls back to ADBC and the MySQL one to connectorx (sources/postgres_native.py and
+sources/mysql_native.py say why when asked for explicitly).
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension(
-    "rivet_dagster._pgcopy", ["rivet_dagster/native/pgcopy.c"],
-    extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra"], optional=True)])
+_FLAGS = ["-O2", "-std=c99", "-Wall", "-Wextra"]
+
+setup(ext_modules=[
+    Extension("rivet_dagster._pgcopy", ["rivet_dagster/native/pgcopy.c"],
+              extra_compile_args=_FLAGS, optional=True),
+    Extension("rivet_dagster._myrows", ["rivet_dagster/native/myrows.c"],
+              extra_compile_args=_FLAGS, optional=True),
+])

@@ -26,9 +26,13 @@ if [ ! -x "$ROOT/.venv/bin/python" ]; then
   log "creating $ROOT/.venv"
   "$PY" -m venv "$ROOT/.venv"
 fi
-SO=$(ls "$ROOT"/rivet_dagster/_pgcopy*.so 2>/dev/null | head -1 || true)   # the C decoder
+stale_decoder() {  # a C decoder (rivet_dagster/native/NAME.c) not built, or older than its source
+  local so
+  so=$(ls "$ROOT"/rivet_dagster/_"$1"*.so 2>/dev/null | head -1 || true)
+  [ -z "$so" ] || [ "$ROOT/rivet_dagster/native/$1.c" -nt "$so" ]
+}
 if [ ! -x "$ROOT/.venv/bin/dagster" ] || ! "$ROOT/.venv/bin/python" -c "import rivet_dagster" 2>/dev/null \
-   || [ -z "$SO" ] || [ "$ROOT/rivet_dagster/native/pgcopy.c" -nt "$SO" ]; then
+   || stale_decoder pgcopy || stale_decoder myrows; then
   log "installing rivet-dagster into .venv (pip install -e .)"
   "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT" >&2
 fi

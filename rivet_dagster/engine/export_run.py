@@ -76,6 +76,12 @@ def build_request(export: ExportConfig, tuning: ResolvedTuning, sql: str | None 
         streams=copy_streams(export, tuning) if sql is None else 1)
 
 
+def _reader_name(stream: Any) -> str:
+    """The stream's class, and which decoder reads when a stream has several."""
+    reader = getattr(stream, "reader", None)
+    return type(stream).__name__ + (f", {reader}" if isinstance(reader, str) else "")
+
+
 def copy_streams(export: ExportConfig, tuning: ResolvedTuning) -> int:
     """Source connections a whole-table full export may read with (PostgreSQL splits the
     table into COPY streams over one snapshot): `parallel` when set, else 2 on the fast
@@ -138,7 +144,7 @@ def _run_export(export: ExportConfig, source: Source, destination: Destination,
     log.info(f"rivet: export '{export.name}' started: {source.engine} -> "
              f"{destination.uri(rel_dir)} ({fmt.name}, " + (
                  f"batches of ~{tuning.auto_batch_mb} MB" if tuning.auto_batch_mb
-                 else f"batch_size {stream.batch_size}") + f", {type(stream).__name__})")
+                 else f"batch_size {stream.batch_size}") + f", {_reader_name(stream)})")
     writer = _PartWriter(export, fmt, destination, rel_dir, schema)
     rows = batches = 0
     last_log = time.monotonic()

@@ -20,6 +20,7 @@ import rivet_dagster._native_preload  # noqa: F401,I001  (must precede pyarrow)
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+import sys
 from itertools import islice
 from typing import Any
 
@@ -28,7 +29,7 @@ import pyarrow as pa
 
 from rivet_dagster.config.source import SourceConfig
 from rivet_dagster.errors import RivetSourceError
-from rivet_dagster.sources import mysql_arrow
+from rivet_dagster.sources import mysql_arrow, mysql_native
 from rivet_dagster.sources import mysql_types as mt
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.connection_url import resolve_connection
@@ -96,24 +97,39 @@ class _Reader:
 
 
 class MySQLBatchStream:
-    """An open MySQL query: `schema` first, then RecordBatches of at most `batch_size` rows."""
+    """An open MySQL query: `schema` first, then RecordBatches of at most `batch_size` rows.
+
+    With `native` (see `mysql_native`) the rows of the same result are decoded in C; without
+    it, mysql-connector hands over raw tuples that `convert` turns into columns."""
 
     def __init__(self, source: MySQLSource, session: Session, reader: _Reader,
-                 fields: list[mt.FieldMeta], schema: pa.Schema, request: ReadRequest):
+                 fields: list[mt.FieldMeta], schema: pa.Schema, request: ReadRequest,
+                 native: mysql_native.NativeRows | None = None):
         self.schema = schema
         self._source, self._session, self._reader, self._fields = source, session, reader, fields
-        self._request = request
-        self.batch_size = max(1, request.batch_size)  # the engine may lower it between batches
+        self._request, self._native = request, native
+        # A native reader cuts batches by bytes when the export sizes them by memory.
+        self.sizes_by_bytes = native is not None and request.batch_bytes > 0
+        # The engine may lower it between batches.
+        self.batch_size = sys.maxsize if self.sizes_by_bytes else max(1, request.batch_size)
         self._storage = pa.struct([pa.field(f"c{i}", mt.storage_type(f)) for i, f in enumerate(fields)])
         self._closed = self._failed = False
+
+    @property
+    def reader(self) -> str:
+        """Which reader decodes the rows: "native" (C) or "cursor" (Python)."""
+        return "native" if self._native is not None else "cursor"
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         for rows in self.raw_batches():
             yield self.convert(rows)
 
-    def raw_batches(self) -> Iterator[list[tuple]]:
-        """Fetched raw rows; `convert` makes the RecordBatch (a reader thread may fetch)."""
+    def raw_batches(self) -> Iterator[list[tuple] | pa.RecordBatch]:
+        """Fetched raw rows (or C-decoded batches); `convert` makes the RecordBatch (a reader
+        thread may fetch)."""
         try:
+            if self._native is not None:
+                yield from self._native_batches(self._native)
             while not self._reader.done:
                 rows = self._reader.fetch(max(1, self.batch_size))
                 if rows:
@@ -124,7 +140,20 @@ class MySQLBatchStream:
             raise
         self.close()
 
-    def convert(self, rows: list[tuple]) -> pa.RecordBatch:
+    def _native_batches(self, native: mysql_native.NativeRows) -> Iterator[pa.RecordBatch]:
+        budget = self._request.batch_bytes if self.sizes_by_bytes else 0
+        try:
+            yield from mysql_native.batches(native, lambda: self.batch_size, budget)
+        except mysql_native.FetchFailed as exc:
+            self._reader.done = True
+            self._reader.free()
+            raise self._session.error(exc, "reading rows failed") from None
+        self._reader.done = True
+        self._reader.free()
+
+    def convert(self, rows: list[tuple] | pa.RecordBatch) -> pa.RecordBatch:
+        if isinstance(rows, pa.RecordBatch):
+            return self._convert_native(rows)
         try:
             columns = pa.array(rows, type=self._storage)  # one C loop: tuples -> columns
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -142,6 +171,16 @@ class MySQLBatchStream:
                                              field.name in overrides, export))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
+    def _convert_native(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Columns the C decoder kept as raw text get the cursor reader's conversion."""
+        overrides, export = self._request.column_overrides, self._request.export
+        kinds = self._native.kinds if self._native is not None else ()
+        arrays = [batch.column(i) if kind != mysql_native.K_RAW else
+                  mt.column_to_arrow(batch.column(i), field, self.schema.field(i).type,
+                                     field.name in overrides, export)
+                  for i, (field, kind) in enumerate(zip(self._fields, kinds))]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
     def close(self) -> None:
         """Stop the query if rows are left, end the transaction, restore the session."""
         if self._closed:
@@ -152,6 +191,8 @@ class MySQLBatchStream:
             self._failed = True
             self._source._kill_query(session)
             reader.free()
+        if self._native is not None:
+            self._native.free()
         self._source._finish(session, commit=not self._failed)
 
 
@@ -303,14 +344,21 @@ class MySQLSource:
     def open(self, request: ReadRequest) -> MySQLBatchStream | mysql_arrow.MariaDBArrowStream:
         """MariaDB's Arrow reader when the query allows it (see `mysql_arrow`), else the cursor."""
         choice = mysql_arrow.reader_choice(request.export)
-        if choice != "cursor":
+        if choice == "native" or (choice == "auto" and self.native_available()):
+            return self._open_cursor(request, native=choice)
+        if choice == "arrow" or (choice == "auto" and mysql_arrow.connectorx_available()):
             stream = self._open_arrow(request, required=choice == "arrow")
             if stream is not None:
                 return stream
         return self._open_cursor(request)
 
-    def _open_cursor(self, request: ReadRequest) -> MySQLBatchStream:
-        """Connect, UTC + timeout, START TRANSACTION READ ONLY, run the query unbuffered."""
+    def native_available(self) -> bool:
+        """Whether the C row decoder is built and mysql-connector reads with its C extension."""
+        return not self.use_pure and mysql_native.library().lib is not None
+
+    def _open_cursor(self, request: ReadRequest, native: str = "") -> MySQLBatchStream:
+        """Connect, UTC + timeout, START TRANSACTION READ ONLY, run the query unbuffered;
+        `native` ("auto" or "native", which insists) decodes its rows in C."""
         session = self._connect(export=request.export)
         reader: _Reader | None = None
         try:
@@ -319,13 +367,24 @@ class MySQLSource:
             reader = _Reader(session, bind(session.conn, request.sql, request.params))
             fields = self._enrich(reader.fields, request, session)
             schema = mt.build_schema(fields, request.column_overrides, request.export)
+            rows = None
+            if native:
+                rows, why = mysql_native.open_rows(getattr(session.conn, "_cmysql", None),
+                                                   fields, schema, request.column_overrides,
+                                                   request.export)
+                if rows is None and native == "native":
+                    raise RivetSourceError(f"{mysql_arrow.READER_ENV}=native, but the C reader "
+                                           f"cannot read: {why}", export=request.export,
+                                           field=mysql_arrow.READER_ENV)
+                if rows is None:
+                    log.debug("mysql: Python cursor reader for export %s: %s", request.export, why)
         except BaseException:
             if reader is not None and not reader.done:
                 self._kill_query(session)
                 reader.free()
             self._finish(session, commit=False)
             raise
-        return MySQLBatchStream(self, session, reader, fields, schema, request)
+        return MySQLBatchStream(self, session, reader, fields, schema, request, rows)
 
     def _open_arrow(self, request: ReadRequest,
                     required: bool) -> mysql_arrow.MariaDBArrowStream | None:

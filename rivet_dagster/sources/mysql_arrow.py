@@ -69,16 +69,14 @@ _ERROR = re.compile(r"ERROR (\d+) \((\w+)\): (.*?)(?: \}|$)", re.S)
 
 
 def reader_choice(export: str | None = None) -> str:
-    """auto (default), arrow or cursor, from RIVET_MYSQL_READER."""
+    """auto (default), native, arrow or cursor, from RIVET_MYSQL_READER."""
     choice = os.environ.get(READER_ENV, "auto").strip().lower()
-    if choice not in ("auto", "arrow", "cursor"):
-        raise RivetSourceError(f"{READER_ENV}={choice!r}: expected auto, arrow or cursor",
+    if choice not in ("auto", "native", "arrow", "cursor"):
+        raise RivetSourceError(f"{READER_ENV}={choice!r}: expected auto, native, arrow or cursor",
                                export=export, field=READER_ENV)
-    if choice != "cursor" and not _connectorx_available():
-        if choice == "arrow":
-            raise RivetSourceError(f"{READER_ENV}=arrow but connectorx is not installed",
-                                   export=export, field=READER_ENV)
-        return "cursor"
+    if choice == "arrow" and not connectorx_available():
+        raise RivetSourceError(f"{READER_ENV}=arrow but connectorx is not installed",
+                               export=export, field=READER_ENV)
     return choice
 
 
@@ -323,7 +321,7 @@ class MariaDBArrowStream(RegroupedStream):
                             self._request.statement_timeout_s, self._request.export)
 
 
-def _connectorx_available() -> bool:
+def connectorx_available() -> bool:
     try:
         import connectorx  # noqa: F401
     except ImportError:

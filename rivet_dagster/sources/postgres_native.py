@@ -26,8 +26,6 @@ time), `auto` uses the ADBC reader and `native` says why.
 from __future__ import annotations
 
 import ctypes
-import glob
-import importlib.machinery
 import os
 import select
 import sys
@@ -40,6 +38,7 @@ import pyarrow as pa
 
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
+from rivet_dagster.sources.native_library import built_library
 from rivet_dagster.sources.batching import RegroupedStream
 from rivet_dagster.sources.postgres_arrow import convert_error
 from rivet_dagster.sources.postgres_session import (
@@ -68,14 +67,9 @@ class _Library:
             self.lib, self.why = None, str(exc)
 
     def _load(self) -> None:
-        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        found = [p for suffix in importlib.machinery.EXTENSION_SUFFIXES
-                 for p in glob.glob(os.path.join(here, "_pgcopy" + suffix))]
-        if not found:
-            raise OSError("the C decoder rivet_dagster/_pgcopy was not built at install time "
-                          "(a C compiler is needed: apt install gcc, then reinstall)")
+        path = built_library("_pgcopy")
         libpq = _psycopg_libpq()
-        lib = ctypes.CDLL(found[0])
+        lib = ctypes.CDLL(path)
         lib.pgc_new.restype = ctypes.c_void_p
         lib.pgc_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
                                 ctypes.POINTER(ctypes.c_int)]

@@ -81,5 +81,5 @@ def test_reader_choice(monkeypatch) -> None:
     monkeypatch.setenv(READER_ENV, " Cursor ")
     assert reader_choice() == "cursor"
     monkeypatch.setenv(READER_ENV, "fast")
-    with pytest.raises(RivetSourceError, match="export 'orders'.*expected auto, arrow or cursor"):
+    with pytest.raises(RivetSourceError, match="export 'orders'.*expected auto, native, arrow or cursor"):
         reader_choice("orders")
