@@ -7,11 +7,10 @@ sources/mysql_native.py say why when asked for explicitly).
 
 from setuptools import Extension, setup
 
-_FLAGS = ["-O2", "-std=c99", "-Wall", "-Wextra"]
+_COMMON = {"extra_compile_args": ["-O2", "-std=c99", "-Wall", "-Wextra"], "optional": True,
+           "depends": ["rivet_dagster/native/arrow_columns.h"]}
 
 setup(ext_modules=[
-    Extension("rivet_dagster._pgcopy", ["rivet_dagster/native/pgcopy.c"],
-              extra_compile_args=_FLAGS, optional=True),
-    Extension("rivet_dagster._myrows", ["rivet_dagster/native/myrows.c"],
-              extra_compile_args=_FLAGS, optional=True),
+    Extension("rivet_dagster._pgcopy", ["rivet_dagster/native/pgcopy.c"], **_COMMON),
+    Extension("rivet_dagster._myrows", ["rivet_dagster/native/myrows.c"], **_COMMON),
 ])

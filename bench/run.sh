@@ -29,7 +29,8 @@ fi
 stale_decoder() {  # a C decoder (rivet_dagster/native/NAME.c) not built, or older than its source
   local so
   so=$(ls "$ROOT"/rivet_dagster/_"$1"*.so 2>/dev/null | head -1 || true)
-  [ -z "$so" ] || [ "$ROOT/rivet_dagster/native/$1.c" -nt "$so" ]
+  [ -z "$so" ] || [ "$ROOT/rivet_dagster/native/$1.c" -nt "$so" ] \
+    || [ "$ROOT/rivet_dagster/native/arrow_columns.h" -nt "$so" ]
 }
 if [ ! -x "$ROOT/.venv/bin/dagster" ] || ! "$ROOT/.venv/bin/python" -c "import rivet_dagster" 2>/dev/null \
    || stale_decoder pgcopy || stale_decoder myrows; then

@@ -23,8 +23,8 @@ ensure_venv() {  # ensure_venv EXTRA
     fi
   fi
   stamp=.venv/.rivet-dagster-$extra.stamp
-  # The C decoder (rivet_dagster/native) is compiled by the install: its sources count too.
-  want="$(cat pyproject.toml setup.py rivet_dagster/native/*.c | sha256sum | cut -d' ' -f1) $ROOT"
+  # The C decoders (rivet_dagster/native) are compiled by the install: its sources count too.
+  want="$(cat pyproject.toml setup.py rivet_dagster/native/*.[ch] | sha256sum | cut -d' ' -f1) $ROOT"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
      || ! .venv/bin/python -I -c 'import importlib.util as u, os, sys; s = u.find_spec("rivet_dagster")
 sys.exit(s is None or not os.path.realpath(s.origin).startswith(os.path.realpath(sys.argv[1]) + os.sep))' "$ROOT" 2>/dev/null; then

@@ -9,13 +9,11 @@
  * reader; columns this file does not parse (DECIMAL, TIME, BIT, overrides...) are copied as
  * their raw text and converted by the same Python code as the cursor reader's.
  *
- * Per column: a validity bitmap, a data buffer (values, or the bytes of strings) and int32
- * offsets for strings, reused from batch to batch (the caller copies them out first).
+ * Columns are laid out as pyarrow.Array.from_buffers takes them (arrow_columns.h).
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <stdio.h>
+
+#include "arrow_columns.h"
 
 enum {
     K_RAW = 0, K_BOOL = 1, K_I16 = 2, K_I32 = 3, K_I64 = 4, K_U64 = 5, K_F32 = 6, K_F64 = 7,
@@ -24,9 +22,6 @@ enum {
 
 typedef char **(*fetch_row_fn)(void *result);
 typedef unsigned long *(*fetch_lengths_fn)(void *result);
-
-typedef struct { uint8_t *p; int64_t len, cap; } Buf;
-typedef struct { int kind; Buf valid, data, offs; int64_t nulls; } Col;
 
 typedef struct {
     void *result;
@@ -38,17 +33,6 @@ typedef struct {
     int err_col;
     char err[256];
 } Reader;
-
-static int reserve(Buf *b, int64_t extra) {
-    if (b->len + extra <= b->cap) return 0;
-    int64_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra) cap *= 2;
-    uint8_t *p = realloc(b->p, (size_t)cap);
-    if (!p) return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
 
 static int fail(Reader *r, int col, const char *message, const char *value, unsigned long n) {
     r->err_col = col;
@@ -64,54 +48,20 @@ static int fail(Reader *r, int col, const char *message, const char *value, unsi
 Reader *myr_new(void *result, void *fetch_row, void *fetch_lengths, int ncols, const int *kinds) {
     Reader *r = calloc(1, sizeof *r);
     if (!r) return NULL;
-    r->cols = calloc((size_t)(ncols ? ncols : 1), sizeof *r->cols);
+    r->cols = cols_new(ncols, kinds, 1u << K_RAW);
     if (!r->cols) { free(r); return NULL; }
     r->result = result;
     r->fetch_row = (fetch_row_fn)fetch_row;
     r->fetch_lengths = (fetch_lengths_fn)fetch_lengths;
     r->ncols = ncols;
     r->err_col = -1;
-    for (int i = 0; i < ncols; i++) r->cols[i].kind = kinds[i];
     return r;
 }
 
 void myr_free(Reader *r) {
     if (!r) return;
-    for (int i = 0; i < r->ncols; i++) {
-        free(r->cols[i].valid.p);
-        free(r->cols[i].data.p);
-        free(r->cols[i].offs.p);
-    }
-    free(r->cols);
+    cols_free(r->cols, r->ncols);
     free(r);
-}
-
-/* Bit `row` of a bitmap (validity, or a bool column's values), a new byte every 8 rows. */
-static int append_bit(Buf *b, int64_t row, int on) {
-    if (row % 8 == 0) {
-        if (reserve(b, 1)) return -1;
-        b->p[b->len++] = 0;
-    }
-    if (on) b->p[row / 8] |= (uint8_t)(1u << (row % 8));
-    return 0;
-}
-
-static int append_fixed(Col *c, const void *value, int width) {
-    if (reserve(&c->data, width)) return -1;
-    memcpy(c->data.p + c->data.len, value, (size_t)width);
-    c->data.len += width;
-    return 0;
-}
-
-static int append_bytes(Col *c, const char *value, unsigned long n) {
-    if (reserve(&c->data, (int64_t)n) || reserve(&c->offs, 4)) return -1;
-    if (c->data.len + (int64_t)n > INT32_MAX) return -2;
-    if (n) memcpy(c->data.p + c->data.len, value, n);
-    c->data.len += (int64_t)n;
-    int32_t end = (int32_t)c->data.len;
-    memcpy(c->offs.p + c->offs.len, &end, 4);
-    c->offs.len += 4;
-    return 0;
 }
 
 static int width_of(int kind) {
@@ -233,7 +183,7 @@ static int decode_field(Reader *r, int i, const char *s, unsigned long n) {
     if (present) {
         switch (c->kind) {
         case K_RAW:
-            rc = append_bytes(c, s, n);
+            rc = append_bytes(c, s, (int64_t)n);
             if (rc == -2) return fail(r, i, "over 2 GB of text in one batch", NULL, 0);
             if (rc) return fail(r, i, "out of memory", NULL, 0);
             break;
@@ -290,24 +240,12 @@ static int decode_field(Reader *r, int i, const char *s, unsigned long n) {
     return append_bit(&c->valid, row, present) ? fail(r, i, "out of memory", NULL, 0) : 0;
 }
 
-/* Start a new batch: keep the buffers, forget their contents. */
-static void reset(Reader *r) {
-    r->rows = r->bytes = 0;
-    for (int i = 0; i < r->ncols; i++) {
-        Col *c = &r->cols[i];
-        c->valid.len = c->data.len = c->offs.len = c->nulls = 0;
-        if (c->kind == K_RAW && reserve(&c->offs, 4) == 0) {
-            memset(c->offs.p, 0, 4);
-            c->offs.len = 4;
-        }
-    }
-}
-
 /* Fetch and decode rows until `max_rows` or `max_bytes` of values: 1 = a batch (more may
  * follow), 0 = the result ended (the batch holds the last rows, maybe none; the caller asks
  * the driver whether the end was an error), -3 = a value could not be decoded (myr_error). */
 int myr_read(Reader *r, int64_t max_rows, int64_t max_bytes) {
-    reset(r);
+    r->rows = r->bytes = 0;
+    cols_reset(r->cols, r->ncols);
     if (r->ended) return 0;
     while (r->rows < max_rows && r->bytes < max_bytes) {
         char **row = r->fetch_row(r->result);
@@ -327,11 +265,8 @@ int myr_read(Reader *r, int64_t max_rows, int64_t max_bytes) {
 int64_t myr_rows(Reader *r) { return r->rows; }
 int64_t myr_nulls(Reader *r, int col) { return r->cols[col].nulls; }
 
-/* which: 0 validity, 1 data, 2 offsets. */
 void *myr_buffer(Reader *r, int col, int which, int64_t *len) {
-    Buf *b = which == 0 ? &r->cols[col].valid : which == 1 ? &r->cols[col].data : &r->cols[col].offs;
-    *len = b->len;
-    return b->p;
+    return col_buffer(&r->cols[col], which, len);
 }
 
 const char *myr_error(Reader *r, int *col) {

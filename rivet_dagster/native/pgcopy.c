@@ -8,14 +8,11 @@
  * which releases the GIL for every call: the read-ahead thread decodes while the main
  * thread encodes.
  *
- * Layout produced per column, ready for pyarrow.Array.from_buffers: a validity bitmap, a
- * data buffer (values, or bytes of strings), and int32 offsets for strings. Buffers are
- * reused from batch to batch; the caller copies them out before the next pgc_read.
+ * Columns are laid out as pyarrow.Array.from_buffers takes them (arrow_columns.h).
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <stdio.h>
+
+#include "arrow_columns.h"
 
 enum {
     K_BOOL = 0, K_INT2 = 1, K_INT4 = 2, K_INT8 = 3, K_FLOAT4 = 4, K_FLOAT8 = 5, K_DATE = 6,
@@ -29,9 +26,6 @@ enum {
 typedef int (*getcopy_fn)(void *conn, char **buffer, int async);
 typedef void (*freemem_fn)(void *ptr);
 
-typedef struct { uint8_t *p; int64_t len, cap; } Buf;
-typedef struct { int kind; Buf valid, data, offs; int64_t nulls; } Col;
-
 typedef struct {
     void *conn;
     getcopy_fn getcopy;
@@ -43,17 +37,6 @@ typedef struct {
     int err_col;
     char err[256];
 } Reader;
-
-static int reserve(Buf *b, int64_t extra) {
-    if (b->len + extra <= b->cap) return 0;
-    int64_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra) cap *= 2;
-    uint8_t *p = realloc(b->p, (size_t)cap);
-    if (!p) return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
 
 static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t be32(const uint8_t *p) {
@@ -70,59 +53,25 @@ static int fail(Reader *r, int col, const char *message) {
 Reader *pgc_new(void *conn, void *getcopy, void *freemem, int ncols, const int *kinds) {
     Reader *r = calloc(1, sizeof *r);
     if (!r) return NULL;
-    r->cols = calloc((size_t)(ncols ? ncols : 1), sizeof *r->cols);
+    r->cols = cols_new(ncols, kinds, 1u << K_TEXT | 1u << K_JSONB);
     if (!r->cols) { free(r); return NULL; }
     r->conn = conn;
     r->getcopy = (getcopy_fn)getcopy;
     r->freemem = (freemem_fn)freemem;
     r->ncols = ncols;
     r->err_col = -1;
-    for (int i = 0; i < ncols; i++) r->cols[i].kind = kinds[i];
     return r;
 }
 
 void pgc_free(Reader *r) {
     if (!r) return;
-    for (int i = 0; i < r->ncols; i++) {
-        free(r->cols[i].valid.p);
-        free(r->cols[i].data.p);
-        free(r->cols[i].offs.p);
-    }
-    free(r->cols);
+    cols_free(r->cols, r->ncols);
     free(r);
-}
-
-/* Bit `row` of a bitmap (validity, or a bool column's values), a new byte every 8 rows. */
-static int append_bit(Buf *b, int64_t row, int on) {
-    if (row % 8 == 0) {
-        if (reserve(b, 1)) return -1;
-        b->p[b->len++] = 0;
-    }
-    if (on) b->p[row / 8] |= (uint8_t)(1u << (row % 8));
-    return 0;
 }
 
 static int set_valid(Col *c, int64_t row, int present) {
     if (!present) c->nulls++;
     return append_bit(&c->valid, row, present);
-}
-
-static int append_fixed(Col *c, const void *value, int width) {
-    if (reserve(&c->data, width)) return -1;
-    memcpy(c->data.p + c->data.len, value, (size_t)width);
-    c->data.len += width;
-    return 0;
-}
-
-static int append_bytes(Col *c, const uint8_t *value, int64_t n) {
-    if (reserve(&c->data, n) || reserve(&c->offs, 4)) return -1;
-    if (c->data.len + n > INT32_MAX) return -2;
-    memcpy(c->data.p + c->data.len, value, (size_t)n);
-    c->data.len += n;
-    int32_t end = (int32_t)c->data.len;
-    memcpy(c->offs.p + c->offs.len, &end, 4);
-    c->offs.len += 4;
-    return 0;
 }
 
 static int text_result(Reader *r, int i, int rc) {
@@ -227,27 +176,12 @@ static int decode_message(Reader *r, const uint8_t *p, int64_t n) {
     return 0;
 }
 
-/* Start a new batch: keep the buffers, forget their contents. */
-static void reset(Reader *r) {
-    r->rows = r->bytes = 0;
-    for (int i = 0; i < r->ncols; i++) {
-        Col *c = &r->cols[i];
-        c->valid.len = c->data.len = c->nulls = 0;
-        c->offs.len = 0;
-        if (c->kind == K_TEXT || c->kind == K_JSONB) {
-            if (reserve(&c->offs, 4) == 0) {
-                memset(c->offs.p, 0, 4);
-                c->offs.len = 4;
-            }
-        }
-    }
-}
-
 /* Decode rows until `max_rows` or `max_bytes` of the stream: 1 = a batch (more may follow),
  * 0 = the COPY ended (the batch holds the last rows, maybe none), -2 = libpq reported an
  * error (ask it), -3 = the data could not be decoded (pgc_error). */
 int pgc_read(Reader *r, int64_t max_rows, int64_t max_bytes) {
-    reset(r);
+    r->rows = r->bytes = 0;
+    cols_reset(r->cols, r->ncols);
     if (r->ended) return 0;
     while (r->rows < max_rows && r->bytes < max_bytes) {
         char *buffer = NULL;
@@ -272,11 +206,8 @@ int pgc_read(Reader *r, int64_t max_rows, int64_t max_bytes) {
 int64_t pgc_rows(Reader *r) { return r->rows; }
 int64_t pgc_nulls(Reader *r, int col) { return r->cols[col].nulls; }
 
-/* which: 0 validity, 1 data, 2 offsets. */
 void *pgc_buffer(Reader *r, int col, int which, int64_t *len) {
-    Buf *b = which == 0 ? &r->cols[col].valid : which == 1 ? &r->cols[col].data : &r->cols[col].offs;
-    *len = b->len;
-    return b->p;
+    return col_buffer(&r->cols[col], which, len);
 }
 
 const char *pgc_error(Reader *r, int *col) {

@@ -22,8 +22,8 @@ path reads instead and `RIVET_MYSQL_READER=native` says why.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources import mysql_types as mt
-from rivet_dagster.sources.native_library import built_library
+from rivet_dagster.sources.native_library import decoded_arrays, load_decoder
 
 log = logging.getLogger(__name__)
 
@@ -59,25 +59,10 @@ class _Library:
             self.lib, self.why = None, str(exc)
 
     def _load(self) -> None:
-        path = built_library("_myrows")
+        lib = load_decoder("_myrows", "myr")
         import _mysql_connector  # the extension mysql-connector reads with
 
         client = ctypes.CDLL(_mysql_connector.__file__)  # already loaded: same handle
-        lib = ctypes.CDLL(path)
-        lib.myr_new.restype = ctypes.c_void_p
-        lib.myr_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
-                                ctypes.POINTER(ctypes.c_int)]
-        lib.myr_free.argtypes = [ctypes.c_void_p]
-        lib.myr_read.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
-        lib.myr_rows.restype = ctypes.c_int64
-        lib.myr_rows.argtypes = [ctypes.c_void_p]
-        lib.myr_nulls.restype = ctypes.c_int64
-        lib.myr_nulls.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.myr_buffer.restype = ctypes.c_void_p
-        lib.myr_buffer.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                                   ctypes.POINTER(ctypes.c_int64)]
-        lib.myr_error.restype = ctypes.c_char_p
-        lib.myr_error.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
         client.mysql_errno.restype = ctypes.c_uint
         client.mysql_errno.argtypes = [ctypes.c_void_p]
         client.mysql_error.restype = ctypes.c_char_p
@@ -89,17 +74,13 @@ class _Library:
         self.client, self.lib = client, lib
 
 
-_library: _Library | None = None
-_library_lock = threading.Lock()
-_result_offset: int | None = None
+_result_offset: int | None = None  # where the result handle sits, once found
 
 
+@functools.cache
 def library() -> _Library:
-    global _library
-    with _library_lock:
-        if _library is None:
-            _library = _Library()
-        return _library
+    """Loaded once per process (a failed load is remembered with its reason)."""
+    return _Library()
 
 
 def _word(address: int) -> int:
@@ -194,23 +175,7 @@ class NativeRows:
         return self._batch(), status == 0
 
     def _batch(self) -> pa.RecordBatch:
-        lib, reader = self._lib, self._reader
-        n = lib.myr_rows(reader)
-        size = ctypes.c_int64()
-
-        def buffer(i: int, which: int) -> pa.Buffer:
-            address = lib.myr_buffer(reader, i, which, ctypes.byref(size))
-            return pa.py_buffer(ctypes.string_at(address, size.value) if size.value else b"")
-
-        arrays = []
-        for i, storage in enumerate(self._types):
-            nulls = lib.myr_nulls(reader, i)
-            validity = buffer(i, 0) if nulls else None
-            if self.kinds[i] == K_RAW:
-                parts = [validity, buffer(i, 2), buffer(i, 1)]
-            else:
-                parts = [validity, buffer(i, 1)]
-            arrays.append(pa.Array.from_buffers(storage, n, parts, null_count=nulls))
+        arrays = decoded_arrays(self._lib, "myr", self._reader, self._types)
         return pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
 
     def free(self) -> None:

@@ -26,10 +26,10 @@ time), `auto` uses the ADBC reader and `native` says why.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import select
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -38,11 +38,13 @@ import pyarrow as pa
 
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
-from rivet_dagster.sources.native_library import built_library
 from rivet_dagster.sources.batching import RegroupedStream
+from rivet_dagster.sources.native_library import decoded_arrays, load_decoder
 from rivet_dagster.sources.postgres_arrow import convert_error
 from rivet_dagster.sources.postgres_session import (
-    batch_watchdog, copy_timeout_error, server_words,
+    batch_watchdog,
+    copy_timeout_error,
+    server_words,
 )
 from rivet_dagster.sources.postgres_types import MappedColumn
 
@@ -67,23 +69,8 @@ class _Library:
             self.lib, self.why = None, str(exc)
 
     def _load(self) -> None:
-        path = built_library("_pgcopy")
+        lib = load_decoder("_pgcopy", "pgc")
         libpq = _psycopg_libpq()
-        lib = ctypes.CDLL(path)
-        lib.pgc_new.restype = ctypes.c_void_p
-        lib.pgc_new.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
-                                ctypes.POINTER(ctypes.c_int)]
-        lib.pgc_free.argtypes = [ctypes.c_void_p]
-        lib.pgc_read.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
-        lib.pgc_rows.restype = ctypes.c_int64
-        lib.pgc_rows.argtypes = [ctypes.c_void_p]
-        lib.pgc_nulls.restype = ctypes.c_int64
-        lib.pgc_nulls.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.pgc_buffer.restype = ctypes.c_void_p
-        lib.pgc_buffer.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                                   ctypes.POINTER(ctypes.c_int64)]
-        lib.pgc_error.restype = ctypes.c_char_p
-        lib.pgc_error.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
         self.getcopy = ctypes.cast(libpq.PQgetCopyData, ctypes.c_void_p).value or 0
         self.freemem = ctypes.cast(libpq.PQfreemem, ctypes.c_void_p).value or 0
         self.lib = lib
@@ -109,16 +96,10 @@ def _psycopg_libpq() -> ctypes.CDLL:
     return ctypes.CDLL(paths.pop())
 
 
-_library: _Library | None = None
-_library_lock = threading.Lock()
-
-
+@functools.cache
 def library() -> _Library:
-    global _library
-    with _library_lock:
-        if _library is None:
-            _library = _Library()
-        return _library
+    """Loaded once per process (a failed load is remembered with its reason)."""
+    return _Library()
 
 
 def native_kinds(columns: Sequence[MappedColumn], request: ReadRequest) -> list[int] | None:
@@ -199,26 +180,10 @@ class PostgresNativeCopyStream(RegroupedStream):
                 yield batch
 
     def _batch(self) -> pa.RecordBatch:
-        lib, reader = self._lib, self._reader
-        n = lib.pgc_rows(reader)
-        size = ctypes.c_int64()
-
-        def buffer(i: int, which: int) -> pa.Buffer:
-            address = lib.pgc_buffer(reader, i, which, ctypes.byref(size))
-            return pa.py_buffer(ctypes.string_at(address, size.value) if size.value else b"")
-
-        arrays = []
-        for i, (column, storage) in enumerate(zip(self.columns, self._storage)):
-            nulls = lib.pgc_nulls(reader, i)
-            validity = buffer(i, 0) if nulls else None
-            if pa.types.is_string(storage) or pa.types.is_binary(storage):
-                parts = [validity, buffer(i, 2), buffer(i, 1)]
-            else:
-                parts = [validity, buffer(i, 1)]
-            array = pa.Array.from_buffers(storage, n, parts, null_count=nulls)
-            if storage is not column.arrow_type:
-                array = pa.ExtensionArray.from_storage(column.arrow_type, array)
-            arrays.append(array)
+        arrays = decoded_arrays(self._lib, "pgc", self._reader, self._storage)
+        arrays = [array if storage is column.arrow_type
+                  else pa.ExtensionArray.from_storage(column.arrow_type, array)
+                  for array, storage, column in zip(arrays, self._storage, self.columns)]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _finish(self) -> None:

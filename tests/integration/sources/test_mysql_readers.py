@@ -339,7 +339,7 @@ def test_native_when_it_cannot_read(source, monkeypatch) -> None:
         _read(source, "SELECT id FROM all_types", "native", monkeypatch)
     unbuilt = mysql_native._Library.__new__(mysql_native._Library)
     unbuilt.lib, unbuilt.why = None, "the C decoder rivet_dagster/_myrows was not built"
-    monkeypatch.setattr(mysql_native, "_library", unbuilt)
+    monkeypatch.setattr(mysql_native, "library", lambda: unbuilt)
     assert not source.native_available()
     with pytest.raises(RivetSourceError, match="_myrows was not built"):
         _read(source, "SELECT id FROM all_types", "native", monkeypatch)
