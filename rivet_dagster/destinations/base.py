@@ -8,6 +8,7 @@ name only at `publish()`: a rename on local disk, the completed upload on object
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import threading
 from dataclasses import dataclass
@@ -40,12 +41,17 @@ class HashingSink:
     0.45 s of CPU; on 300k wide MariaDB rows (fast) the thread saved 0.2 s of wall in two
     interleaved series, on PostgreSQL's it was within noise (both cores are busy there).
     `hexdigest()` waits for it.
+
+    With `sync_every` (local files), the same thread also asks the kernel to write the file
+    to disk every `sync_every` bytes (`fdatasync`), so the fsync that publishing needs finds
+    little left to write: on 520 MB of Parquet it took 0.2 s at the end, all of it wall time.
     """
 
     _QUEUE_CHUNKS = 16  # pyarrow hands over pages of about 1 MB: a few MB in flight at most
 
-    def __init__(self, inner: BinaryIO):
+    def __init__(self, inner: BinaryIO, sync_every: int = 0):
         self._inner = inner
+        self._sync_every = sync_every
         self._hash = hashlib.sha256()
         self._size = 0
         self._discarding = False
@@ -76,8 +82,21 @@ class HashingSink:
         self._pending.put(chunk)
 
     def _hash_pending(self) -> None:
+        unsynced = 0
         while (chunk := self._pending.get()) is not None:
             self._hash.update(chunk)
+            unsynced += len(chunk)
+            if self._sync_every and unsynced >= self._sync_every:
+                unsynced = 0
+                self._write_back()
+
+    def _write_back(self) -> None:
+        """Early writeback of what the file holds so far (the part is fsynced at publish
+        anyway, so a failure here only loses the head start)."""
+        try:
+            os.fdatasync(self._inner.fileno())
+        except (OSError, ValueError):  # closed or not a file: publish() decides
+            pass
 
     def tell(self) -> int:
         return self._size

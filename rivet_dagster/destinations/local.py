@@ -16,6 +16,8 @@ import pyarrow.fs as pafs
 from rivet_dagster.destinations.base import HashingSink, PartInfo
 from rivet_dagster.errors import RivetDestinationError
 
+WRITE_BACK_BYTES = 32 * 1024 * 1024  # written to disk while the export runs (HashingSink)
+
 
 class LocalPartHandle:
     def __init__(self, final: Path, rel_name: str):
@@ -23,7 +25,7 @@ class LocalPartHandle:
         self._rel_name = rel_name
         self._staging = final.with_name(f".{final.name}.inprogress")
         self._file = open(self._staging, "wb")
-        self.sink = HashingSink(self._file)
+        self.sink = HashingSink(self._file, sync_every=WRITE_BACK_BYTES)
 
     def publish(self, rows: int) -> PartInfo:
         self._file.flush()
