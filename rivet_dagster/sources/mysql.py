@@ -1,10 +1,12 @@
 """MySQL / MariaDB source: stream a query as Arrow RecordBatches with mysql-connector.
 
 Reads go through the C extension's low-level API (`_mysql_connector.MySQL`): an unbuffered
-text-protocol result (nothing is loaded beyond one batch) fetched as raw bytes, so every
-column becomes one Arrow array converted by Arrow kernels (see `mysql_types`). The session
-runs in UTC with the export's statement timeout inside a READ ONLY transaction; the previous
-settings are put back before the connection is released.
+text-protocol result (nothing is loaded beyond one batch), whose rows are parsed into Arrow
+buffers in C (`mysql_native`) or, without the C decoder, fetched as raw bytes and converted
+column by column by Arrow kernels (see `mysql_types`); `mysql_stream` streams and closes it.
+The session runs in UTC with the export's statement timeout inside a READ ONLY transaction;
+the previous settings are put back before the connection is released. MariaDB's Arrow reader
+(`mysql_arrow`, connectorx) is the fallback when the C decoder was not built.
 
 The C extension does not expose the wire column length (needed for tinyint(1), DECIMAL
 precision and BIT width). When a result has such columns, a short pure-Python side
@@ -18,10 +20,8 @@ from __future__ import annotations
 import rivet_dagster._native_preload  # noqa: F401,I001  (must precede pyarrow)
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-import sys
-from itertools import islice
 from typing import Any
 
 import mysql.connector
@@ -34,6 +34,7 @@ from rivet_dagster.sources import mysql_types as mt
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.connection_url import resolve_connection
 from rivet_dagster.sources.mysql_session import DRIVER_ERRORS, Session, bind
+from rivet_dagster.sources.mysql_stream import MySQLBatchStream, UnbufferedResult
 
 log = logging.getLogger(__name__)
 
@@ -44,156 +45,6 @@ if not mysql.connector.HAVE_CEXT:
 
 _SSL_MODES = {"disabled": "disable", "preferred": "prefer", "required": "require",
               "verify-identity": "verify-full"}  # MySQL names -> source.tls names
-
-
-class _Reader:
-    """The unbuffered result of the main query: field metadata, then raw rows batch by batch."""
-
-    def __init__(self, session: Session, stmt: bytes):
-        self.session, self.done = session, False
-        conn = session.conn
-        self._cext = getattr(conn, "_cmysql", None)  # CMySQLConnection's low-level handle
-        session.columns.clear()
-        try:
-            conn.cmd_query(stmt, raw=True, buffered=False)
-            if self._cext is not None:
-                self.fields = [mt.field_from_cext(f) for f in self._cext.fetch_fields() or ()]
-            else:
-                self.fields = list(session.columns)
-        except DRIVER_ERRORS as exc:
-            raise session.error(exc, "query failed") from None
-        if not self.fields:
-            self.done = True
-            raise RivetSourceError(f"mysql {session.target}: the query returned no result set",
-                                   export=session.export)
-
-    def fetch(self, n: int) -> list[tuple]:
-        if self.done:
-            return []
-        try:
-            if self._cext is not None:
-                rows = list(islice(iter(self._cext.fetch_row, None), n))
-            else:
-                rows, eof = self.session.conn.get_rows(count=n, raw=True)
-                self.done = eof is not None
-        except DRIVER_ERRORS as exc:
-            self.done = True
-            self.free()
-            raise self.session.error(exc, "reading rows failed") from None
-        if len(rows) < n:
-            self.done = True
-            self.free()
-        return rows
-
-    def free(self) -> None:
-        """Release the result (drains what is left: callers kill the query first)."""
-        try:
-            if self._cext is not None:
-                self._cext.free_result()
-            else:
-                self.session.conn.consume_results()
-        except DRIVER_ERRORS:
-            pass
-
-
-class MySQLBatchStream:
-    """An open MySQL query: `schema` first, then RecordBatches of at most `batch_size` rows.
-
-    With `native` (see `mysql_native`) the rows of the same result are decoded in C; without
-    it, mysql-connector hands over raw tuples that `convert` turns into columns."""
-
-    def __init__(self, source: MySQLSource, session: Session, reader: _Reader,
-                 fields: list[mt.FieldMeta], schema: pa.Schema, request: ReadRequest,
-                 native: mysql_native.NativeRows | None = None):
-        self.schema = schema
-        self._source, self._session, self._reader, self._fields = source, session, reader, fields
-        self._request, self._native = request, native
-        # A native reader cuts batches by bytes when the export sizes them by memory.
-        self.sizes_by_bytes = native is not None and request.batch_bytes > 0
-        # The engine may lower it between batches.
-        self.batch_size = sys.maxsize if self.sizes_by_bytes else max(1, request.batch_size)
-        self._storage = pa.struct([pa.field(f"c{i}", mt.storage_type(f)) for i, f in enumerate(fields)])
-        self._closed = self._failed = False
-
-    @property
-    def reader(self) -> str:
-        """Which reader decodes the rows: "native" (C) or "cursor" (Python)."""
-        return "native" if self._native is not None else "cursor"
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        for rows in self.raw_batches():
-            yield self.convert(rows)
-
-    def raw_batches(self) -> Iterator[list[tuple] | pa.RecordBatch]:
-        """Fetched raw rows (or C-decoded batches); `convert` makes the RecordBatch (a reader
-        thread may fetch)."""
-        try:
-            if self._native is not None:
-                yield from self._native_batches(self._native)
-            while not self._reader.done:
-                rows = self._reader.fetch(max(1, self.batch_size))
-                if rows:
-                    yield rows
-        except BaseException:
-            self._failed = True
-            self.close()
-            raise
-        self.close()
-
-    def _native_batches(self, native: mysql_native.NativeRows) -> Iterator[pa.RecordBatch]:
-        budget = self._request.batch_bytes if self.sizes_by_bytes else 0
-        try:
-            yield from mysql_native.batches(native, lambda: self.batch_size, budget)
-        except mysql_native.FetchFailed as exc:
-            self._reader.done = True
-            self._reader.free()
-            raise self._session.error(exc, "reading rows failed") from None
-        self._reader.done = True
-        self._reader.free()
-
-    def convert(self, rows: list[tuple] | pa.RecordBatch) -> pa.RecordBatch:
-        if isinstance(rows, pa.RecordBatch):
-            return self._convert_native(rows)
-        try:
-            columns = pa.array(rows, type=self._storage)  # one C loop: tuples -> columns
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns = None  # find the column at fault below
-        overrides, arrays = self._request.column_overrides, []
-        export = self._request.export
-        for i, field in enumerate(self._fields):
-            try:
-                raw = (columns.field(i) if columns is not None
-                       else pa.array([r[i] for r in rows], type=self._storage.field(i).type))
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise RivetSourceError(f"column '{field.name}' ({field.native_type()}): {exc}",
-                                       export=export) from None
-            arrays.append(mt.column_to_arrow(raw, field, self.schema.field(i).type,
-                                             field.name in overrides, export))
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
-
-    def _convert_native(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Columns the C decoder kept as raw text get the cursor reader's conversion."""
-        overrides, export = self._request.column_overrides, self._request.export
-        kinds = self._native.kinds if self._native is not None else ()
-        arrays = [batch.column(i) if kind != mysql_native.K_RAW else
-                  mt.column_to_arrow(batch.column(i), field, self.schema.field(i).type,
-                                     field.name in overrides, export)
-                  for i, (field, kind) in enumerate(zip(self._fields, kinds))]
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
-
-    def close(self) -> None:
-        """Stop the query if rows are left, end the transaction, restore the session."""
-        if self._closed:
-            return
-        self._closed = True
-        session, reader = self._session, self._reader
-        if not reader.done:
-            self._failed = True
-            self._source._kill_query(session)
-            reader.free()
-        if self._native is not None:
-            self._native.free()
-        self._source._finish(session, commit=not self._failed)
 
 
 def _prepare(side: Session, stmt: bytes) -> dict[str, Any] | None:
@@ -342,7 +193,8 @@ class MySQLSource:
 
     # -- the Source protocol -------------------------------------------------------------
     def open(self, request: ReadRequest) -> MySQLBatchStream | mysql_arrow.MariaDBArrowStream:
-        """MariaDB's Arrow reader when the query allows it (see `mysql_arrow`), else the cursor."""
+        """The cursor reader's result decoded in C when built (`mysql_native`), else MariaDB's
+        Arrow reader where the query allows it (`mysql_arrow`), else the cursor in Python."""
         choice = mysql_arrow.reader_choice(request.export)
         if choice == "native" or (choice == "auto" and self.native_available()):
             return self._open_cursor(request, native=choice)
@@ -360,11 +212,11 @@ class MySQLSource:
         """Connect, UTC + timeout, START TRANSACTION READ ONLY, run the query unbuffered;
         `native` ("auto" or "native", which insists) decodes its rows in C."""
         session = self._connect(export=request.export)
-        reader: _Reader | None = None
+        reader: UnbufferedResult | None = None
         try:
             session.apply(request.statement_timeout_s)
             session.run("START TRANSACTION READ ONLY")
-            reader = _Reader(session, bind(session.conn, request.sql, request.params))
+            reader = UnbufferedResult(session, bind(session.conn, request.sql, request.params))
             fields = self._enrich(reader.fields, request, session)
             schema = mt.build_schema(fields, request.column_overrides, request.export)
             rows = None

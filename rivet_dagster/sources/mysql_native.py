@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -32,8 +31,6 @@ import pyarrow as pa
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources import mysql_types as mt
 from rivet_dagster.sources.native_library import decoded_arrays, load_decoder
-
-log = logging.getLogger(__name__)
 
 # Column kinds of native/myrows.c.
 K_RAW, K_BOOL, K_I16, K_I32, K_I64, K_U64, K_F32, K_F64, K_DATE, K_DATETIME = range(10)
@@ -147,6 +144,7 @@ class NativeRows:
                  column_kinds: list[int], export: str | None):
         lib = library()
         self._export = export
+        # `cext` is kept referenced: the MYSQL struct and the result live inside it.
         self._lib, self._client, self._cext = lib.lib, lib.client, cext
         self._mysql = id(cext) + 2 * _PTR  # the `MYSQL session` right after PyObject_HEAD
         self.fields, self.kinds = fields, column_kinds
@@ -213,7 +211,8 @@ def row_limits(batch_size: int, batch_bytes: int) -> tuple[int, int]:
     return max(1, batch_size), batch_bytes if batch_bytes > 0 else _HINT_BYTES
 
 
-def batches(rows: NativeRows, size: Any, batch_bytes: int) -> Iterator[pa.RecordBatch]:
+def batches(rows: NativeRows, size: Callable[[], int],
+            batch_bytes: int) -> Iterator[pa.RecordBatch]:
     """Decode until the result ends; `size()` is read before each batch (auto_shrink)."""
     ended = False
     while not ended:
