@@ -159,6 +159,21 @@ stop_pg() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# A throwaway CA and server certificate for the TLS-only servers below
+
+make_test_certs() {  # make_test_certs DIR LOG: a CA, and a server certificate for localhost/127.0.0.1
+  have openssl || apt_install openssl
+  mkdir -p "$1"
+  (cd "$1"
+   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=rivet-test-ca" -keyout ca.key -out ca.crt
+   openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+   printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > san.ext
+   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+     -extfile san.ext -out server.crt) >"$2" 2>&1 || die "openssl failed ($2)"
+  chmod 600 "$1/server.key"; chmod 644 "$1/ca.crt"
+}
+
+# ---------------------------------------------------------------------------------------------
 # PostgreSQL with TLS only: a throwaway cluster, so the shared one on 5432 stays untouched
 
 pgtls_probe() { pg_isready -q -h 127.0.0.1 -p "$PGTLS_PORT"; }
@@ -166,17 +181,10 @@ pgtls_probe() { pg_isready -q -h 127.0.0.1 -p "$PGTLS_PORT"; }
 start_pgtls() {
   if pgtls_probe; then echo "pgtls: up (already running)"; return; fi
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_install postgresql postgresql-client; fi
-  have openssl || apt_install openssl
   local d=$E/pgtls bin
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-  as_root rm -rf "$d"; mkdir -p "$d/data" "$d/certs"
-  (cd "$d/certs"
-   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=rivet-test-ca" -keyout ca.key -out ca.crt
-   openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
-   printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > san.ext
-   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
-     -extfile san.ext -out server.crt) >"$E/pgtls.certs.log" 2>&1 || die "pgtls: openssl failed ($E/pgtls.certs.log)"
-  chmod 600 "$d/certs/server.key"; chmod 644 "$d/certs/ca.crt"
+  as_root rm -rf "$d"; mkdir -p "$d/data"
+  make_test_certs "$d/certs" "$E/pgtls.certs.log"
   as_root chown -R postgres:postgres "$d"
   as_postgres "$bin/initdb" -D "$d/data" -A trust -U postgres --no-sync >"$E/pgtls.initdb.log" 2>&1 \
     || { tail -n 20 "$E/pgtls.initdb.log" >&2; die "pgtls: initdb failed"; }
@@ -191,20 +199,19 @@ start_pgtls() {
   echo "pgtls: started (127.0.0.1:$PGTLS_PORT, TLS only, CA $d/certs/ca.crt)"
 }
 
+status_pgtls() { if pgtls_probe; then echo "pgtls: up (127.0.0.1:$PGTLS_PORT)"; else echo "pgtls: down"; return 1; fi; }
+
+stop_pgtls() {
+  if [ -f "$E/pgtls.started" ]; then
+    as_postgres "$(cat "$E/pgtls.started")/pg_ctl" -D "$E/pgtls/data" -m fast stop >/dev/null || true
+    rm -f "$E/pgtls.started"; echo "pgtls: stopped"
+  else
+    echo "pgtls: not started by dev/services.sh"
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # MariaDB with TLS only: a throwaway server, so the shared one on 3306 stays untouched
-
-make_test_certs() {  # make_test_certs DIR LOG: a CA, and a server certificate for localhost/127.0.0.1
-  have openssl || apt_install openssl
-  mkdir -p "$1"
-  (cd "$1"
-   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=rivet-test-ca" -keyout ca.key -out ca.crt
-   openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
-   printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > san.ext
-   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
-     -extfile san.ext -out server.crt) >"$2" 2>&1 || die "openssl failed ($2)"
-  chmod 600 "$1/server.key"; chmod 644 "$1/ca.crt"
-}
 
 mytls_probe() { mariadb-admin --socket="$E/mytls/sock" ping >/dev/null 2>&1; }
 
@@ -243,17 +250,6 @@ stop_mytls() {
     rm -f "$E/mytls.started"; echo "mytls: stopped"
   else
     echo "mytls: not started by dev/services.sh"
-  fi
-}
-
-status_pgtls() { if pgtls_probe; then echo "pgtls: up (127.0.0.1:$PGTLS_PORT)"; else echo "pgtls: down"; return 1; fi; }
-
-stop_pgtls() {
-  if [ -f "$E/pgtls.started" ]; then
-    as_postgres "$(cat "$E/pgtls.started")/pg_ctl" -D "$E/pgtls/data" -m fast stop >/dev/null || true
-    rm -f "$E/pgtls.started"; echo "pgtls: stopped"
-  else
-    echo "pgtls: not started by dev/services.sh"
   fi
 }
 

@@ -20,7 +20,6 @@ from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.mysql import MySQLBatchStream, MySQLSource
 from rivet_dagster.sources.mysql_arrow import READER_ENV
 
-REPO = Path(__file__).parents[3]
 PORT = int(os.environ.get("MYTLS_PORT", "33070"))
 CERTS = Path(os.environ.get("EMU_DIR", "/tmp/rivet-dagster-services")) / "mytls" / "certs"
 SQL = ("SELECT seq AS id, (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS "
@@ -28,10 +27,8 @@ SQL = ("SELECT seq AS id, (SELECT VARIABLE_VALUE FROM information_schema.SESSION
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tls_server():
-    # A missing service is a failure, never a skip: services.sh starts (or installs) it.
-    subprocess.run(["bash", str(REPO / "dev" / "services.sh"), "start", "mytls"], check=True,
-                   capture_output=True, text=True, timeout=300)
+def tls_server(start_service):
+    start_service("mytls")
     assert (CERTS / "ca.crt").is_file()
 
 

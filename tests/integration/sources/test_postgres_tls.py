@@ -7,7 +7,6 @@ The server refuses plaintext (`hostnossl ... reject`), so a read that succeeds w
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.postgres import PostgresSource
 from rivet_dagster.sources.postgres_copy import READER_ENV
 
-REPO = Path(__file__).parents[3]
 PORT = int(os.environ.get("PGTLS_PORT", "55440"))
 CA = Path(os.environ.get("EMU_DIR", "/tmp/rivet-dagster-services")) / "pgtls" / "certs" / "ca.crt"
 SQL = ("SELECT g AS id, s.ssl, s.version FROM generate_series(1, 3) g, pg_stat_ssl s "
@@ -26,10 +24,8 @@ SQL = ("SELECT g AS id, s.ssl, s.version FROM generate_series(1, 3) g, pg_stat_s
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tls_server():
-    # A missing service is a failure, never a skip: services.sh starts (or installs) it.
-    subprocess.run(["bash", str(REPO / "dev" / "services.sh"), "start", "pgtls"], check=True,
-                   capture_output=True, text=True, timeout=300)
+def tls_server(start_service):
+    start_service("pgtls")
     assert CA.is_file()
 
 
