@@ -40,6 +40,7 @@ _DATETIME_CODES = frozenset({mt.DATETIME, mt.DATETIME2, mt.TIMESTAMP, mt.TIMESTA
 MB = 1024 * 1024
 _HINT_BYTES = 8 * MB  # of values per batch when the engine sizes batches by rows
 _PTR = ctypes.sizeof(ctypes.c_void_p)
+_HEAD = object.__basicsize__  # PyObject_HEAD: where an extension object's own fields start
 
 
 class _Library:
@@ -102,7 +103,7 @@ def _result_handle(cext: Any, columns: int) -> int | None:
                 and _word(base + offset + 4 * _PTR) == yes
                 and _word(base + offset + 9 * _PTR) == yes)
 
-    offsets = [_result_offset] if _result_offset is not None else range(2 * _PTR, size, _PTR)
+    offsets = [_result_offset] if _result_offset is not None else range(_HEAD, size, _PTR)
     found = [o for o in offsets if fits(o)]
     if len(found) != 1:
         return None
@@ -146,7 +147,7 @@ class NativeRows:
         self._export = export
         # `cext` is kept referenced: the MYSQL struct and the result live inside it.
         self._lib, self._client, self._cext = lib.lib, lib.client, cext
-        self._mysql = id(cext) + 2 * _PTR  # the `MYSQL session` right after PyObject_HEAD
+        self._mysql = id(cext) + _HEAD  # `MYSQL session` is the object's first field
         self.fields, self.kinds = fields, column_kinds
         self._types = [mt.storage_type(f) if k == K_RAW else t
                        for f, k, t in zip(fields, column_kinds, schema.types)]
