@@ -2,8 +2,10 @@
  *
  * Per column: a validity bitmap, a data buffer (fixed-width values, bool bits, or the bytes
  * of strings) and int32 offsets for strings, laid out as pyarrow.Array.from_buffers takes
- * them. Buffers are reused from batch to batch (`cols_reset` keeps their memory); the caller
- * copies them out before the next batch.
+ * them. The caller takes each batch's buffers (`col_take`: their memory becomes the caller's,
+ * to free() when Arrow is done with it), so no byte is copied twice; a column then starts its
+ * next buffer at the capacity the last one reached. Buffers not taken (a validity bitmap
+ * without nulls) are reused by the next batch.
  */
 #ifndef RIVET_ARROW_COLUMNS_H
 #define RIVET_ARROW_COLUMNS_H
@@ -12,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { uint8_t *p; int64_t len, cap; } Buf;
+typedef struct { uint8_t *p; int64_t len, cap, hint; } Buf;
 typedef struct { int kind, variable; Buf valid, data, offs; int64_t nulls; } Col;
 
 static inline int reserve(Buf *b, int64_t extra) {
     if (b->len + extra <= b->cap) return 0;
-    int64_t cap = b->cap ? b->cap : 4096;
+    int64_t cap = b->cap ? b->cap : b->hint > 4096 ? b->hint : 4096;
     while (cap < b->len + extra) cap *= 2;
     uint8_t *p = realloc(b->p, (size_t)cap);
     if (!p) return -1;
@@ -88,11 +90,16 @@ static inline int append_bytes(Col *c, const void *value, int64_t n) {
     return 0;
 }
 
-/* which: 0 validity, 1 data, 2 offsets. */
-static inline void *col_buffer(Col *c, int which, int64_t *len) {
+/* Hand a buffer over (which: 0 validity, 1 data, 2 offsets): the caller owns and frees the
+ * memory; the column allocates a fresh one, sized like this one, for the next batch. */
+static inline void *col_take(Col *c, int which, int64_t *len) {
     Buf *b = which == 0 ? &c->valid : which == 1 ? &c->data : &c->offs;
+    void *p = b->p;
     *len = b->len;
-    return b->p;
+    b->hint = b->cap;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return p;
 }
 
 #endif

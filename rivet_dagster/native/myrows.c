@@ -265,8 +265,8 @@ int myr_read(Reader *r, int64_t max_rows, int64_t max_bytes) {
 int64_t myr_rows(Reader *r) { return r->rows; }
 int64_t myr_nulls(Reader *r, int col) { return r->cols[col].nulls; }
 
-void *myr_buffer(Reader *r, int col, int which, int64_t *len) {
-    return col_buffer(&r->cols[col], which, len);
+void *myr_take(Reader *r, int col, int which, int64_t *len) {
+    return col_take(&r->cols[col], which, len);
 }
 
 const char *myr_error(Reader *r, int *col) {

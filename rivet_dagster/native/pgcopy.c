@@ -206,8 +206,8 @@ int pgc_read(Reader *r, int64_t max_rows, int64_t max_bytes) {
 int64_t pgc_rows(Reader *r) { return r->rows; }
 int64_t pgc_nulls(Reader *r, int col) { return r->cols[col].nulls; }
 
-void *pgc_buffer(Reader *r, int col, int which, int64_t *len) {
-    return col_buffer(&r->cols[col], which, len);
+void *pgc_take(Reader *r, int col, int which, int64_t *len) {
+    return col_take(&r->cols[col], which, len);
 }
 
 const char *pgc_error(Reader *r, int *col) {

@@ -1,7 +1,7 @@
 """The package's optional C decoders (`native/*.c`, built by `setup.py` at install time).
 
 Both decoders export the same functions under their own prefix (`pgc_`, `myr_`): `new`,
-`free`, `read`, `rows`, `nulls`, `buffer`, `error`. They are loaded with ctypes, which
+`free`, `read`, `rows`, `nulls`, `take`, `error`. They are loaded with ctypes, which
 releases the GIL for every call, so a decoding thread overlaps the export's encoding.
 """
 
@@ -38,7 +38,7 @@ def load_decoder(name: str, prefix: str) -> Any:
         "read": (ctypes.c_int, [p, i64, i64]),
         "rows": (i64, [p]),
         "nulls": (i64, [p, ctypes.c_int]),
-        "buffer": (p, [p, ctypes.c_int, ctypes.c_int, ptr]),
+        "take": (p, [p, ctypes.c_int, ctypes.c_int, ptr]),
         "error": (ctypes.c_char_p, [p, ctypes.POINTER(ctypes.c_int)]),
     }
     for suffix, (restype, argtypes) in signatures.items():
@@ -47,17 +47,35 @@ def load_decoder(name: str, prefix: str) -> Any:
     return lib
 
 
+class _Malloced:
+    """Owner of memory a decoder handed over: freed when Arrow lets go of the buffer."""
+
+    __slots__ = ("address",)
+
+    def __init__(self, address: int):
+        self.address = address
+
+    def __del__(self) -> None:
+        _free(self.address)
+
+
+_free = ctypes.CDLL(None).free  # the C library's, which the decoders' malloc belongs to
+_free.argtypes, _free.restype = [ctypes.c_void_p], None
+
+
 def decoded_arrays(lib: Any, prefix: str, reader: int,
                    types: Sequence[pa.DataType]) -> list[pa.Array]:
     """The decoder's current batch as Arrow arrays of `types` (storage types: strings and
-    binary take offsets). The buffers are copied out: the decoder reuses them."""
+    binary take offsets). The buffers are taken over, not copied (see arrow_columns.h)."""
     rows = getattr(lib, f"{prefix}_rows")(reader)
-    nulls_of, buffer_of = getattr(lib, f"{prefix}_nulls"), getattr(lib, f"{prefix}_buffer")
+    nulls_of, take = getattr(lib, f"{prefix}_nulls"), getattr(lib, f"{prefix}_take")
     size = ctypes.c_int64()
 
     def buffer(i: int, which: int) -> pa.Buffer:
-        address = buffer_of(reader, i, which, ctypes.byref(size))
-        return pa.py_buffer(ctypes.string_at(address, size.value) if size.value else b"")
+        address = take(reader, i, which, ctypes.byref(size))
+        if not address:
+            return pa.py_buffer(b"")
+        return pa.foreign_buffer(address, size.value, base=_Malloced(address))
 
     arrays = []
     for i, storage in enumerate(types):
