@@ -58,13 +58,16 @@ class UnbufferedResult:
                 rows, eof = self.session.conn.get_rows(count=n, raw=True)
                 self.done = eof is not None
         except DRIVER_ERRORS as exc:
-            self.done = True
-            self.free()
+            self.end()
             raise self.session.error(exc, "reading rows failed") from None
         if len(rows) < n:
-            self.done = True
-            self.free()
+            self.end()
         return rows
+
+    def end(self) -> None:
+        """The rows are all read, or the fetch failed: nothing is left to kill or drain."""
+        self.done = True
+        self.free()
 
     def free(self) -> None:
         """Release the result (drains what is left: callers kill the query first)."""
@@ -127,15 +130,14 @@ class MySQLBatchStream:
         try:
             yield from mysql_native.batches(native, lambda: self.batch_size, budget)
         except mysql_native.FetchFailed as exc:
-            self._reader.done = True
-            self._reader.free()
+            self._reader.end()
             raise self._session.error(exc, "reading rows failed") from None
-        self._reader.done = True
-        self._reader.free()
+        self._reader.end()
 
     def convert(self, rows: list[tuple] | pa.RecordBatch) -> pa.RecordBatch:
-        if isinstance(rows, pa.RecordBatch):
-            return self._convert_native(rows)
+        if self._native is not None:  # C-decoded batches
+            assert isinstance(rows, pa.RecordBatch)
+            return self._convert_native(rows, self._native.kinds)
         try:
             columns = pa.array(rows, type=self._storage)  # one C loop: tuples -> columns
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -153,10 +155,9 @@ class MySQLBatchStream:
                                              field.name in overrides, export))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
-    def _convert_native(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def _convert_native(self, batch: pa.RecordBatch, kinds: list[int]) -> pa.RecordBatch:
         """Columns the C decoder kept as raw text get the cursor reader's conversion."""
         overrides, export = self._request.column_overrides, self._request.export
-        kinds = self._native.kinds if self._native is not None else ()
         arrays = [batch.column(i) if kind != mysql_native.K_RAW else
                   mt.column_to_arrow(batch.column(i), field, self.schema.field(i).type,
                                      field.name in overrides, export)
