@@ -476,6 +476,10 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     info["load_at_start"] = os.getloadavg()
+    mysql_tables = [c.table for c in cases if c.engine == "mysql"]
+    if mysql_tables:
+        info["mariadb_buffer_pool"] = seeding.fit_mariadb_buffer_pool(
+            mysql_tables, log=lambda m: print(m, flush=True))
     runs: list[dict[str, Any]] = []
     started = time.monotonic()
     for case in cases:

@@ -194,7 +194,9 @@ def render(stamp: str, quick: bool, repeat: int, elapsed: float, info: dict[str,
     report = [f"## Results {stamp} ({'quick, ' if quick else ''}{repeat} repeat(s){took})", "",
               f"Machine: {info['nproc']} cores ({info['cpu']}), {info['mem_gb']} GB RAM, "
               f"PostgreSQL {info['postgres']}, MariaDB {info['mariadb']}; load average "
-              f"{info['load_at_start'][0]:.2f} at start, {info['load_at_end'][0]:.2f} at end.", ""]
+              f"{info['load_at_start'][0]:.2f} at start, {info['load_at_end'][0]:.2f} at end."
+              + (f" MariaDB buffer pool: {info['mariadb_buffer_pool']}."
+                 if info.get("mariadb_buffer_pool") else ""), ""]
     for c in cases:
         report += [case_table(c, table[c.name]), ""]
     report += targets(cases, table, scale)
