@@ -20,6 +20,7 @@ from __future__ import annotations
 import rivet_dagster._native_preload  # noqa: F401,I001  (must precede pyarrow)
 
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -56,6 +57,21 @@ def _prepare(side: Session, stmt: bytes) -> dict[str, Any] | None:
         log.debug("mysql: PREPARE failed: %s", exc)
         return None
     return prepared
+
+
+def _no_delay(conn: Any) -> None:
+    """Turn Nagle off on a pure-Python connection, as libmysqlclient does on its own.
+
+    The server does not answer COM_STMT_CLOSE, so with Nagle on, the next command waits in
+    the kernel for the server's delayed ACK: 40 ms on every MariaDB read with JSON columns
+    (PREPARE, close, then the catalog query). Best effort: the socket is the driver's.
+    """
+    sock = getattr(getattr(conn, "_socket", None), "sock", None)
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - a socket the kernel already closed
+            pass
 
 
 def _connect_timeout_s(value: str) -> int:
@@ -96,6 +112,7 @@ class MySQLSource:
         session = Session(conn, params.describe(), params.password, export)
         session.database = params.database
         if pure:
+            _no_delay(conn)
             self._capture_columns(session)
         if require_tls and not session.uses_tls():
             self._discard(session)

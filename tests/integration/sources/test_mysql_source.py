@@ -358,6 +358,23 @@ def test_c_extension_loads_and_is_used(db: str) -> None:
         session.conn.close()
 
 
+def test_the_metadata_connection_sends_without_delay(db: str) -> None:
+    """The pure-Python connection that PREPAREs for column metadata turns Nagle off: the server
+    does not answer COM_STMT_CLOSE, so the next command would wait for its delayed ACK (40 ms)."""
+    import socket
+
+    side = _source(db)._connect(pure=True)
+    try:
+        assert type(side.conn) is not CMySQLConnection
+        sock = side.conn._socket.sock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        prepared = side.conn.cmd_stmt_prepare(b"SELECT id, j FROM all_types")
+        side.conn.cmd_stmt_close(prepared["statement_id"])
+        assert side.run("SELECT COUNT(*) FROM all_types")[0][0] == len(ROWS)  # still in step
+    finally:
+        side.conn.close()
+
+
 def test_without_the_c_extension_it_warns_and_still_reads(db: str) -> None:
     code = ("import pyarrow, logging; logging.basicConfig(); "  # pyarrow first: the TLS-block clash
             "import mysql.connector, rivet_dagster.sources.mysql as m; "

@@ -56,6 +56,19 @@ def test_every_reader_reads_over_tls(monkeypatch, reader, tls) -> None:
     assert len(ciphers) == 1 and ciphers.pop().startswith("TLS")
 
 
+def test_the_metadata_connection_over_tls_sends_without_delay() -> None:
+    """Nagle off on the TLS socket too (see test_mysql_source: the PREPARE-close stall)."""
+    import socket
+
+    side = _source({"mode": "verify-ca", "ca_file": str(CERTS / "ca.crt")})._connect(pure=True)
+    try:
+        sock = side.conn._socket.sock
+        assert type(sock).__name__ == "SSLSocket" and side.uses_tls()
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        side.conn.close()
+
+
 def test_the_arrow_reader_refuses_tls_and_auto_reads_natively(monkeypatch) -> None:
     monkeypatch.setenv(READER_ENV, "arrow")
     with pytest.raises(RivetSourceError, match="the connection uses TLS"):
