@@ -10,10 +10,9 @@ expect. One subclass per store: the base knows manifests, the subclass knows the
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from rivet_dagster.config.destination import DestinationConfig
@@ -23,6 +22,9 @@ from rivet_dagster.destinations import (
 )
 from rivet_dagster.destinations.manifest import SUCCESS, Manifest, success_body
 from rivet_dagster.errors import RivetDestinationError
+
+if TYPE_CHECKING:  # imported where a Dataset is built: every Dagster process loading the
+    import pyarrow.dataset as ds  # definitions would pay 30-40 ms for it otherwise
 
 MANIFEST_KEY = "rivet/manifest"
 INCREMENT_KEY = "rivet/increment"
@@ -81,6 +83,8 @@ class RivetIOManagerBase(dg.ConfigurableIOManager):
             manifest = Manifest.from_bytes(data)
             formats.add(manifest.format)
             paths.extend(f"{folder}/{p.path}" for p in manifest.parts)
+        import pyarrow.dataset as ds
+
         fmt = ds.CsvFileFormat() if formats == {"csv"} else ds.ParquetFileFormat()
         return ds.dataset(paths, format=fmt, filesystem=fs)
 
