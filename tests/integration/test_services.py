@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import socket
+import subprocess
+from pathlib import Path
+
 import rivet_dagster._native_preload  # noqa: F401  (mysql-connector's C extension before pyarrow)
 import mysql.connector
 import psycopg
@@ -94,3 +100,53 @@ def test_mariadb_rivet_demo_is_seeded() -> None:
     assert counts["all_types"] >= 5, counts
     assert indexed, "orders.updated_at has no index"
     assert biggest == [(18446744073709551615,)]
+
+
+SERVICES = Path(__file__).resolve().parents[2] / "dev" / "services.sh"
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return int(low), int(high)
+
+
+def _default_port(name: str) -> int:
+    found = re.search(rf"{name}=\$\{{{name}:-(\d+)\}}", SERVICES.read_text())
+    assert found, f"no default for {name} in dev/services.sh"
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("name", ["PGTLS_PORT", "MYTLS_PORT"])
+def test_the_throwaway_servers_listen_below_the_ephemeral_range(name: str) -> None:
+    """Inside the range any client socket, a TIME_WAIT one included, can hold the port and the
+    server's bind fails: CI failed so once, on 55440, while the suite's connections came and went."""
+    assert _default_port(name) < _ephemeral_range()[0]
+
+
+def _start_pgtls_on(port: int, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PGTLS_PORT": str(port), "EMU_DIR": str(tmp_path)}
+    return subprocess.run(["bash", str(SERVICES), "start", "pgtls"], capture_output=True, text=True,
+                          env=env, stdin=subprocess.DEVNULL, timeout=60)
+
+
+def test_a_port_held_by_a_listener_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = _start_pgtls_on(port, tmp_path)
+    assert result.returncode == 1
+    assert f"pgtls: 127.0.0.1:{port} is already in use" in result.stderr
+    assert "PGTLS_PORT" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "pgtls.started").exists()
+
+
+def test_a_port_held_by_a_closed_client_socket_names_the_ephemeral_range(tmp_path: Path) -> None:
+    """The CI failure's cause: a client that closed first leaves TIME_WAIT on its local port."""
+    with socket.create_connection(("127.0.0.1", 5432)) as client:
+        port = client.getsockname()[1]  # an ephemeral port, chosen by the kernel
+    result = _start_pgtls_on(port, tmp_path)
+    low, high = _ephemeral_range()
+    assert result.returncode == 1
+    assert f"inside the ephemeral port range {low}-{high}" in result.stderr
+    assert "TIME-WAIT" in result.stderr

@@ -20,7 +20,7 @@ from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.mysql import MySQLBatchStream, MySQLSource
 from rivet_dagster.sources.mysql_arrow import READER_ENV
 
-PORT = int(os.environ.get("MYTLS_PORT", "33070"))
+PORT = int(os.environ.get("MYTLS_PORT", "23306"))
 CERTS = Path(os.environ.get("EMU_DIR", "/tmp/rivet-dagster-services")) / "mytls" / "certs"
 SQL = ("SELECT seq AS id, (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS "
        "WHERE VARIABLE_NAME = 'Ssl_cipher') AS cipher FROM seq_1_to_3000")

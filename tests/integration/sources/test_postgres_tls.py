@@ -17,7 +17,7 @@ from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.postgres import PostgresSource
 from rivet_dagster.sources.postgres_copy import READER_ENV
 
-PORT = int(os.environ.get("PGTLS_PORT", "55440"))
+PORT = int(os.environ.get("PGTLS_PORT", "25440"))
 CA = Path(os.environ.get("EMU_DIR", "/tmp/rivet-dagster-services")) / "pgtls" / "certs" / "ca.crt"
 SQL = ("SELECT g AS id, s.ssl, s.version FROM generate_series(1, 3) g, pg_stat_ssl s "
        "WHERE s.pid = pg_backend_pid()")
