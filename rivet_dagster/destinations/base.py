@@ -8,7 +8,6 @@ name only at `publish()`: a rename on local disk, the completed upload on object
 from __future__ import annotations
 
 import hashlib
-import os
 import queue
 import threading
 from dataclasses import dataclass
@@ -32,26 +31,20 @@ class PartInfo:
 
 
 class HashingSink:
-    """A write-only binary file that hashes and counts what passes through it.
+    """A write-only binary file that hashes and counts what passes through it (stdout parts).
 
     pyarrow writers accept any object with write/tell/flush/close, so the content hash of
-    a part costs no second read of the file. The bytes go to the file at once, in order;
+    a part costs no second read of the stream. The bytes go to the stream at once, in order;
     the hashing runs on a helper thread (hashlib releases the GIL), so it can overlap the
-    encoding of the next pages instead of adding to it. SHA-256 of 520 MB of Parquet is about
-    0.45 s of CPU; on 300k wide MariaDB rows (fast) the thread saved 0.2 s of wall in two
-    interleaved series, on PostgreSQL's it was within noise (both cores are busy there).
-    `hexdigest()` waits for it.
-
-    With `sync_every` (local files), the same thread also asks the kernel to write the file
-    to disk every `sync_every` bytes (`fdatasync`), so the fsync that publishing needs finds
-    little left to write: on 520 MB of Parquet it took 0.2 s at the end, all of it wall time.
+    encoding of the next pages instead of adding to it. `hexdigest()` waits for it.
+    Local parts do not come through here: pyarrow writes them to the file's descriptor and
+    `FileHasher` reads them back (a Python file object costs a bytes object per page).
     """
 
     _QUEUE_CHUNKS = 16  # pyarrow hands over pages of about 1 MB: a few MB in flight at most
 
-    def __init__(self, inner: BinaryIO, sync_every: int = 0):
+    def __init__(self, inner: BinaryIO):
         self._inner = inner
-        self._sync_every = sync_every
         self._hash = hashlib.sha256()
         self._size = 0
         self._discarding = False
@@ -82,21 +75,8 @@ class HashingSink:
         self._pending.put(chunk)
 
     def _hash_pending(self) -> None:
-        unsynced = 0
         while (chunk := self._pending.get()) is not None:
             self._hash.update(chunk)
-            unsynced += len(chunk)
-            if self._sync_every and unsynced >= self._sync_every:
-                unsynced = 0
-                self._write_back()
-
-    def _write_back(self) -> None:
-        """Early writeback of what the file holds so far (the part is fsynced at publish
-        anyway, so a failure here only loses the head start)."""
-        try:
-            os.fdatasync(self._inner.fileno())
-        except (OSError, ValueError):  # closed or not a file: publish() decides
-            pass
 
     def tell(self) -> int:
         return self._size
@@ -132,8 +112,19 @@ class HashingSink:
             self._hasher = None
 
 
+class BinarySink(Protocol):
+    """What a format writer writes to: a `HashingSink`, or for local parts the staging file's
+    pyarrow `OSFile` (pyarrow then writes without Python in the way)."""
+
+    def write(self, data: Any) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class PartHandle(Protocol):
-    sink: HashingSink
+    sink: BinarySink
 
     def publish(self, rows: int) -> PartInfo:
         """Make the part durable and visible under its final name."""

@@ -11,36 +11,51 @@ import os
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
-from rivet_dagster.destinations.base import HashingSink, PartInfo
+from rivet_dagster.destinations.base import PartInfo
+from rivet_dagster.destinations.file_hasher import FileHasher
 from rivet_dagster.errors import RivetDestinationError
 
-WRITE_BACK_BYTES = 32 * 1024 * 1024  # written to disk while the export runs (HashingSink)
+WRITE_BACK_BYTES = 32 * 1024 * 1024  # written to disk while the export runs (FileHasher)
 
 
 class LocalPartHandle:
+    """The format writer writes to the staging file's descriptor (`sink`, a pyarrow OSFile);
+    a `FileHasher` reads it back behind the writer for the part's SHA-256."""
+
     def __init__(self, final: Path, rel_name: str):
         self._final = final
         self._rel_name = rel_name
         self._staging = final.with_name(f".{final.name}.inprogress")
-        self._file = open(self._staging, "wb")
-        self.sink = HashingSink(self._file, sync_every=WRITE_BACK_BYTES)
+        self.sink = pa.OSFile(str(self._staging), "wb")
+        try:
+            self._hasher = FileHasher(self._staging, sync_every=WRITE_BACK_BYTES)
+        except BaseException:
+            self.sink.close()
+            self._staging.unlink(missing_ok=True)
+            raise
 
     def publish(self, rows: int) -> PartInfo:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        written = self.sink.tell()
+        os.fsync(self.sink.fileno())
+        self.sink.close()
+        size, digest = self._hasher.finish()
+        if size != written:
+            raise RivetDestinationError(
+                f"local: {self._staging} holds {size} bytes, {written} were written to it "
+                "(changed by another process?)", field="destination.path")
         os.replace(self._staging, self._final)
         _fsync_dir(self._final.parent)
-        return PartInfo(self._rel_name, rows, self.sink.size, self.sink.hexdigest())
+        return PartInfo(self._rel_name, rows, size, digest)
 
     def abort(self) -> None:
-        self.sink.discard()
-        try:
-            self._file.close()
-        finally:
-            self._staging.unlink(missing_ok=True)
+        """Drop the staged file. The descriptor stays open until the handle goes: an aborted
+        format writer may still write its footer when it is collected, and that write must
+        land in the unlinked file rather than fail noisily on a closed one."""
+        self._hasher.stop()
+        self._staging.unlink(missing_ok=True)
 
 
 class LocalDestination:
@@ -62,7 +77,9 @@ class LocalDestination:
             folder.mkdir(parents=True, exist_ok=True)
             return LocalPartHandle(folder / name, name)
         except OSError as exc:
-            raise RivetDestinationError(f"local: cannot write under {folder}: {exc.strerror}",
+            # pyarrow's OSError puts its whole message in strerror: name the errno alone
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise RivetDestinationError(f"local: cannot write under {folder}: {reason}",
                                         field="destination.path") from None
 
     def write_bytes_atomic(self, rel_path: str, data: bytes) -> None:

@@ -44,36 +44,3 @@ def test_discarding_stops_the_hashing_thread_and_later_writes() -> None:
     assert _hash_threads() == before
     sink.write(b"dropped")
     assert out.getvalue() == b"x" * 10_000
-
-
-def test_a_local_file_is_written_back_while_it_grows(tmp_path, monkeypatch) -> None:
-    """`sync_every`: fdatasync on the part's own descriptor every N bytes, from the hashing
-    thread; the hash and the file are unchanged by it."""
-    import os
-
-    synced: list[tuple[int, int, str]] = []
-    real = os.fdatasync
-
-    def recording(fd: int) -> None:
-        synced.append((fd, os.fstat(fd).st_size, threading.current_thread().name))
-        real(fd)
-
-    monkeypatch.setattr(os, "fdatasync", recording)
-    with open(tmp_path / "part", "wb", buffering=0) as f:
-        sink = HashingSink(f, sync_every=100_000)
-        for i in range(50):
-            sink.write(bytes([i]) * 10_000)
-        digest = sink.hexdigest()
-        fd = f.fileno()
-    data = (tmp_path / "part").read_bytes()
-    assert digest == hashlib.sha256(data).hexdigest() and len(data) == 500_000
-    assert [s[0] for s in synced] == [fd] * 5
-    assert all(size >= 100_000 * (n + 1) for n, (_, size, _) in enumerate(synced))
-    assert {s[2] for s in synced} == {"rivet-part-hash"}
-
-
-def test_write_back_is_skipped_where_there_is_no_file() -> None:
-    out = io.BytesIO()  # no fileno(): io.UnsupportedOperation
-    sink = HashingSink(out, sync_every=1)
-    sink.write(b"abc" * 1000)
-    assert sink.hexdigest() == hashlib.sha256(out.getvalue()).hexdigest()

@@ -43,3 +43,56 @@ def test_manifest_needs_matching_success(tmp_path):
     assert read_committed_manifest(dest, "e/s") is None
     (tmp_path / "e" / "s" / "_SUCCESS").unlink()
     assert read_committed_manifest(dest, "e/s") is None
+
+
+def test_local_parts_are_written_by_pyarrow_to_the_file_itself(tmp_path):
+    """No Python file object between pyarrow and the disk (a bytes object per page cost 0.7 s
+    on 520 MB); the hash is read back from the file and matches it."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    handle = LocalDestination(tmp_path).open_part("e/s", "part-00000.parquet")
+    assert isinstance(handle.sink, pa.OSFile)
+    table = pa.table({"a": list(range(100_000)), "b": ["x" * 20] * 100_000})
+    with pq.ParquetWriter(handle.sink, table.schema) as writer:
+        writer.write_table(table)
+    info = handle.publish(rows=table.num_rows)
+    data = (tmp_path / "e" / "s" / "part-00000.parquet").read_bytes()
+    assert info.bytes == len(data) and info.sha256 == hashlib.sha256(data).hexdigest()
+    assert pq.read_table(tmp_path / "e" / "s" / "part-00000.parquet").equals(table)
+
+
+def test_an_aborted_writer_collected_later_fails_nothing_and_leaves_nothing(tmp_path, monkeypatch):
+    import gc
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    handle = LocalDestination(tmp_path).open_part("e/s", "part-00000.parquet")
+    table = pa.table({"a": [1, 2, 3]})
+    writer = pq.ParquetWriter(handle.sink, table.schema)
+    writer.write_table(table)
+    handle.abort()
+    del writer, handle  # the writer writes its footer as it goes
+    gc.collect()
+    assert unraisable == []
+    assert list((tmp_path / "e" / "s").iterdir()) == []
+
+
+def test_a_part_that_cannot_be_created_is_one_clear_error(tmp_path):
+    import pytest
+
+    from rivet_dagster.errors import RivetDestinationError
+
+    (tmp_path / "e" / "s" / ".part-00000.parquet.inprogress").mkdir(parents=True)
+    with pytest.raises(RivetDestinationError) as caught:
+        LocalDestination(tmp_path).open_part("e/s", "part-00000.parquet")
+    message = str(caught.value)
+    assert f"local: cannot write under {tmp_path / 'e' / 's'}: " in message
+    assert "is a directory" in message.lower() and "Traceback" not in message
+    assert caught.value.field == "destination.path"

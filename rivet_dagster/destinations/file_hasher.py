@@ -1,0 +1,89 @@
+"""Hash a local part while it is being written, by reading back what the writer put there.
+
+A local part is written by pyarrow straight to its file descriptor (`pyarrow.OSFile`), not
+through a Python file object: with one, every page pyarrow writes becomes a new `bytes` object
+(fresh memory, so page faults) handed over under the GIL, which the reader thread wants too.
+On 300k wide rows (520 MB of Parquet) encoding through the Python object cost 0.7 s more
+CPU and 0.7 s more wall than to the descriptor with this thread hashing behind it.
+
+The thread reads the file back from the page cache as it grows, into one reused buffer, so
+the hash covers exactly the bytes the file holds. The same thread asks the kernel to write
+the file to disk every `sync_every` bytes, so the fsync that publishing needs finds little
+left to do (on 520 MB it took 0.2 s at the end, all of it wall time, before this).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+_CHUNK = 1 << 20  # read-back buffer: large enough for hashlib to release the GIL
+_POLL_S = 0.02  # how often the thread looks for new bytes while the writer is busy
+
+
+class FileHasher:
+    """SHA-256 and size of a file that one writer appends to; `finish()` after the last write."""
+
+    def __init__(self, path: str | os.PathLike[str], sync_every: int = 0):
+        self._fd = os.open(Path(path), os.O_RDONLY | os.O_CLOEXEC)
+        self._sync_every = sync_every
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._error: OSError | None = None
+        self._writer_done = threading.Event()
+        self._stop = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._follow, name="rivet-part-hash", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        buf = memoryview(bytearray(_CHUNK))
+        unsynced = 0
+        try:
+            while not self._stop:
+                last_pass = self._writer_done.is_set()  # read before the size: nothing missed
+                end = os.fstat(self._fd).st_size
+                while self._size < end and not self._stop:
+                    got = os.preadv(self._fd, [buf[:min(_CHUNK, end - self._size)]], self._size)
+                    if got == 0:  # truncated under us: finish() reports the short size
+                        break
+                    self._hash.update(buf[:got])
+                    self._size += got
+                    unsynced += got
+                    if self._sync_every and unsynced >= self._sync_every:
+                        unsynced = 0
+                        self._write_back()
+                if last_pass:
+                    return
+                self._writer_done.wait(_POLL_S)
+        except OSError as exc:
+            self._error = exc
+
+    def _write_back(self) -> None:
+        """Early writeback of what the file holds so far; publishing fsyncs the part anyway,
+        so a failure here only loses the head start."""
+        try:
+            os.fdatasync(self._fd)
+        except OSError:
+            pass
+
+    def finish(self) -> tuple[int, str]:
+        """Size and SHA-256 of the whole file; call once the writer has written its last byte."""
+        self._end()
+        if self._error is not None:
+            raise self._error
+        return self._size, self._hash.hexdigest()
+
+    def stop(self) -> None:
+        """Give up (the part is aborted): the thread ends without reading the rest."""
+        self._stop = True
+        self._end()
+
+    def _end(self) -> None:
+        self._writer_done.set()
+        self._thread.join()
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)

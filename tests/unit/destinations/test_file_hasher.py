@@ -1,0 +1,91 @@
+"""FileHasher: reads a local part back behind its writer; the hash covers exactly the file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from rivet_dagster.destinations.file_hasher import FileHasher
+
+
+def _hash_threads() -> int:
+    return sum(t.name == "rivet-part-hash" for t in threading.enumerate())
+
+
+def test_it_hashes_every_byte_written_while_it_follows(tmp_path: Path) -> None:
+    path = tmp_path / "part"
+    out = pa.OSFile(str(path), "wb")
+    hasher = FileHasher(path)
+    expected = hashlib.sha256()
+    for i in range(40):  # some writes larger than the read-back buffer, some tiny
+        chunk = bytes([i]) * (3_000_000 if i % 7 == 0 else 10 + i)
+        out.write(chunk)
+        expected.update(chunk)
+        if i % 10 == 0:
+            time.sleep(0.05)  # let it catch up and wait for more
+    out.close()
+    size, digest = hasher.finish()
+    data = path.read_bytes()
+    assert size == len(data) and digest == expected.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_an_empty_file_hashes_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "part"
+    path.write_bytes(b"")
+    assert FileHasher(path).finish() == (0, hashlib.sha256(b"").hexdigest())
+
+
+def test_the_file_is_written_back_while_it_grows(tmp_path: Path, monkeypatch) -> None:
+    """`sync_every`: fdatasync every N bytes from the hashing thread; the hash is unchanged."""
+    synced: list[tuple[int, str]] = []
+    real = os.fdatasync
+
+    def recording(fd: int) -> None:
+        synced.append((os.fstat(fd).st_size, threading.current_thread().name))
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", recording)
+    path = tmp_path / "part"
+    with open(path, "wb", buffering=0) as f:
+        hasher = FileHasher(path, sync_every=100_000)
+        for i in range(5):
+            f.write(bytes([i]) * 100_000)
+            deadline = time.monotonic() + 10
+            while len(synced) <= i and time.monotonic() < deadline:  # it follows the writer
+                time.sleep(0.01)
+    size, digest = hasher.finish()
+    data = path.read_bytes()
+    assert digest == hashlib.sha256(data).hexdigest() and size == len(data) == 500_000
+    assert [done for done, _ in synced] == [100_000, 200_000, 300_000, 400_000, 500_000]
+    assert {name for _, name in synced} == {"rivet-part-hash"}
+
+
+def test_stop_ends_the_thread_and_closes_its_descriptor(tmp_path: Path) -> None:
+    path = tmp_path / "part"
+    path.write_bytes(b"x" * 10_000)
+    before_threads, before_fds = _hash_threads(), len(os.listdir("/proc/self/fd"))
+    hasher = FileHasher(path)
+    assert _hash_threads() == before_threads + 1
+    hasher.stop()
+    hasher.stop()  # twice is fine (an abort after a failed publish)
+    assert _hash_threads() == before_threads
+    assert len(os.listdir("/proc/self/fd")) == before_fds
+
+
+def test_a_read_error_surfaces_at_finish(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "part"
+    path.write_bytes(b"abc")
+
+    def failing(*args: object) -> int:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "preadv", failing)
+    hasher = FileHasher(path)
+    with pytest.raises(OSError, match="Input/output error"):
+        hasher.finish()
