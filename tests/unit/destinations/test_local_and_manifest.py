@@ -96,3 +96,20 @@ def test_a_part_that_cannot_be_created_is_one_clear_error(tmp_path):
     assert f"local: cannot write under {tmp_path / 'e' / 's'}: " in message
     assert "is a directory" in message.lower() and "Traceback" not in message
     assert caught.value.field == "destination.path"
+
+
+def test_a_part_changed_behind_the_writer_is_not_published(tmp_path):
+    """The hash is read back from the file, so bytes another process added are caught before
+    the rename: the size read differs from the size written."""
+    import pytest
+
+    from rivet_dagster.errors import RivetDestinationError
+
+    handle = LocalDestination(tmp_path).open_part("e/s", "part-00000.parquet")
+    handle.sink.write(b"abc")
+    with open(tmp_path / "e" / "s" / ".part-00000.parquet.inprogress", "ab") as other:
+        other.write(b"intruder")
+    with pytest.raises(RivetDestinationError, match="holds 11 bytes, 3 were written to it"):
+        handle.publish(rows=1)
+    handle.abort()
+    assert list((tmp_path / "e" / "s").iterdir()) == []
