@@ -234,7 +234,10 @@ class _PartWriter:
 
     def _open(self) -> None:
         name = f"part-{len(self.parts):05d}.{self._fmt.extension}"
-        self._handle = self._destination.open_part(self._rel_dir, name)
+        try:
+            self._handle = self._destination.open_part(self._rel_dir, name)
+        except RivetDestinationError as exc:
+            raise self._named(exc) from None
         self._writer = self._fmt.open_writer(self._handle.sink, self._schema)  # type: ignore[arg-type]
         self._rows = 0
 
@@ -246,8 +249,16 @@ class _PartWriter:
         except OSError as exc:
             raise RivetDestinationError(f"cannot publish a part: {exc}", export=self._export.name,
                                         field="destination") from None
+        except RivetDestinationError as exc:
+            raise self._named(exc) from None
         self._handle = self._writer = None
         fault_point("after_part_written")
+
+    def _named(self, exc: RivetDestinationError) -> RivetDestinationError:
+        """Destinations do not know export names: add this export's to their errors."""
+        if exc.export is not None:
+            return exc
+        return RivetDestinationError(exc.detail, export=self._export.name, field=exc.field)
 
     def finish(self, write_empty: bool) -> None:
         """Close the open part; with no rows at all, write one typed empty part if asked."""

@@ -84,3 +84,21 @@ def test_a_failed_export_releases_its_connection(pg_url, tmp_path, monkeypatch):
         left = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
                             "application_name = 'rivet-dagster'", (pg_url.rsplit("/", 1)[1],)).fetchone()[0]
     assert left == 0
+
+
+def test_a_destination_that_cannot_take_a_part_names_the_export(pg_url, tmp_path):
+    """The destination's own error (it knows folders, not exports) reaches the user with the
+    export's name and the field, and nothing is left behind."""
+    from rivet_dagster.errors import RivetDestinationError
+    from tests.integration.engine.export_helpers import export_once
+
+    pg_execute(pg_url, "CREATE TABLE named AS SELECT g AS id FROM generate_series(1, 10) g")
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the destination folder should be")
+    config = CONFIG.format(engine="postgres", url=pg_url, out=blocker).replace("table: big",
+                                                                                "table: named")
+    with pytest.raises(RivetDestinationError) as caught:
+        export_once(config, tmp_path)
+    assert str(caught.value).startswith("export 'big', field 'destination.path': local: cannot "
+                                        f"write under {blocker}")
+    assert blocker.read_text() == "a file where the destination folder should be"
