@@ -59,7 +59,7 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
 def run_figures(result: ExportResult) -> dict[str, Any]:
     """Rows, files and the run's cost: the same keys for every mode."""
     files = [{"uri": f"{result.destination_uri}/{p.path}", "rows": p.rows, "bytes": p.bytes,
-              "sha256": p.sha256} for p in result.parts]
+              "content_hash": p.content_hash} for p in result.parts]
     metadata: dict[str, Any] = {
         "dagster/row_count": dg.MetadataValue.int(result.rows),
         FILES: dg.MetadataValue.json(files),

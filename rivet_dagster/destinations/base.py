@@ -3,80 +3,77 @@
 A destination stores parts and manifests under `<base>/<export>/<slot>/`. A part is written
 through a `PartHandle` (hashing every byte on the way) and becomes visible under its final
 name only at `publish()`: a rename on local disk, the completed upload on object stores.
+
+A part's content hash is XXH3-128, written `xxh3_128:<32 hex digits>` (Rivet fingerprints
+parts with XXH3 too). It detects a part that changed or was cut short, which is all it is
+for: nothing here needs a cryptographic hash, and SHA-256 cost 0.5 s of CPU per 520 MB of
+Parquet where XXH3 costs under 0.1 s, on the two cores the export shares with its database.
 """
 
 from __future__ import annotations
 
-import hashlib
-import queue
-import threading
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 import pyarrow.fs as pafs
+import xxhash
+
+CONTENT_HASH = "xxh3_128"
+
+
+def content_hasher() -> "xxhash.xxh3_128":
+    """A fresh hasher for a part's bytes; `content_hash(h)` formats its result."""
+    return xxhash.xxh3_128()
+
+
+def content_hash(hasher: "xxhash.xxh3_128") -> str:
+    return f"{CONTENT_HASH}:{hasher.hexdigest()}"
 
 
 @dataclass(frozen=True)
 class PartInfo:
-    """A published part: path relative to its manifest's folder, rows, bytes, content hash."""
+    """A published part: path relative to its manifest's folder, rows, bytes, content hash
+    (`<algorithm>:<hex>`: `xxh3_128` now, `sha256` in manifests written before 0.1)."""
 
     path: str
     rows: int
     bytes: int
-    sha256: str
+    content_hash: str
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "rows": self.rows, "bytes": self.bytes,
-                "sha256": self.sha256}
+                "content_hash": self.content_hash}
 
 
 class HashingSink:
     """A write-only binary file that hashes and counts what passes through it (stdout parts).
 
     pyarrow writers accept any object with write/tell/flush/close, so the content hash of
-    a part costs no second read of the stream. The bytes go to the stream at once, in order;
-    the hashing runs on a helper thread (hashlib releases the GIL), so it can overlap the
-    encoding of the next pages instead of adding to it. `hexdigest()` waits for it.
-    Local parts do not come through here: pyarrow writes them to the file's descriptor and
-    `FileHasher` reads them back (a Python file object costs a bytes object per page).
+    a part costs no second read of the stream. XXH3 hashes a 1 MB page in about 50 us, so
+    it runs inline. Local parts do not come through here: pyarrow writes them to the
+    file's descriptor and `FileHasher` reads them back (a Python file object costs a bytes
+    object per page).
     """
-
-    _QUEUE_CHUNKS = 16  # pyarrow hands over pages of about 1 MB: a few MB in flight at most
 
     def __init__(self, inner: BinaryIO):
         self._inner = inner
-        self._hash = hashlib.sha256()
+        self._hash = content_hasher()
         self._size = 0
         self._discarding = False
-        self._pending: queue.Queue[bytes | None] = queue.Queue(self._QUEUE_CHUNKS)
-        self._hasher: threading.Thread | None = None
         self.closed = False
 
     def discard(self) -> None:
         """Drop every later write: an aborted part's format writer may still flush on GC."""
         self._discarding = True
-        self._finish_hashing()
 
     def write(self, data: Any) -> int:
         view = memoryview(data)
         if self._discarding:
             return view.nbytes
         self._inner.write(view)
-        # pyarrow passes bytes, which cannot change; anything else is copied before it queues
-        self._enqueue(data if type(data) is bytes else view.tobytes())
+        self._hash.update(view)
         self._size += view.nbytes
         return view.nbytes
-
-    def _enqueue(self, chunk: bytes) -> None:
-        if self._hasher is None:
-            self._hasher = threading.Thread(target=self._hash_pending, name="rivet-part-hash",
-                                            daemon=True)
-            self._hasher.start()
-        self._pending.put(chunk)
-
-    def _hash_pending(self) -> None:
-        while (chunk := self._pending.get()) is not None:
-            self._hash.update(chunk)
 
     def tell(self) -> int:
         return self._size
@@ -100,16 +97,9 @@ class HashingSink:
     def size(self) -> int:
         return self._size
 
-    def hexdigest(self) -> str:
-        """The SHA-256 of every byte written (waits for the hashing thread to catch up)."""
-        self._finish_hashing()
-        return self._hash.hexdigest()
-
-    def _finish_hashing(self) -> None:
-        if self._hasher is not None:
-            self._pending.put(None)
-            self._hasher.join()
-            self._hasher = None
+    def content_hash(self) -> str:
+        """`xxh3_128:<hex>` of every byte written so far."""
+        return content_hash(self._hash)
 
 
 class BinarySink(Protocol):

@@ -23,7 +23,7 @@ WRITE_BACK_BYTES = 32 * 1024 * 1024  # written to disk while the export runs (Fi
 
 class LocalPartHandle:
     """The format writer writes to the staging file's descriptor (`sink`, a pyarrow OSFile);
-    a `FileHasher` reads it back behind the writer for the part's SHA-256."""
+    a `FileHasher` reads it back behind the writer for the part's content hash."""
 
     def __init__(self, final: Path, rel_name: str):
         self._final = final

@@ -54,10 +54,17 @@ class Manifest:
         return cls(export=raw["export"], slot=raw["slot"], run_id=raw["run_id"],
                    format=raw["format"], compression=raw["compression"],
                    row_count=raw["row_count"],
-                   parts=[PartInfo(p["path"], p["rows"], p["bytes"], p["sha256"])
+                   parts=[PartInfo(p["path"], p["rows"], p["bytes"], _part_hash(p))
                           for p in raw["parts"]],
                    columns=raw["columns"], source_engine=raw["source_engine"],
                    finished_at=raw["finished_at"], extra=raw.get("extra", {}))
+
+
+def _part_hash(part: dict[str, Any]) -> str:
+    """Manifests written before parts were hashed with XXH3 carry `sha256` instead."""
+    if "content_hash" in part:
+        return str(part["content_hash"])
+    return f"sha256:{part['sha256']}"
 
 
 def schema_columns(schema: pa.Schema) -> list[dict[str, str]]:

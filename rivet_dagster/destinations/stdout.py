@@ -22,7 +22,7 @@ class StdoutPartHandle:
 
     def publish(self, rows: int) -> PartInfo:
         self._stream.flush()
-        return PartInfo("-", rows, self.sink.size, self.sink.hexdigest())
+        return PartInfo("-", rows, self.sink.size, self.sink.content_hash())
 
     def abort(self) -> None:
         self.sink.discard()

@@ -19,7 +19,7 @@ def test_part_is_invisible_until_published(tmp_path):
     info = handle.publish(rows=1)
     assert (folder / "part-00000.parquet").read_bytes() == b"hello"
     assert info.bytes == 5 and info.rows == 1
-    assert info.sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    assert info.content_hash == "xxh3_128:b5e9c1ad071b3e7fc779cfaa5e523818"
     assert [p.name for p in folder.iterdir()] == ["part-00000.parquet"]
 
 
@@ -48,9 +48,8 @@ def test_manifest_needs_matching_success(tmp_path):
 def test_local_parts_are_written_by_pyarrow_to_the_file_itself(tmp_path):
     """No Python file object between pyarrow and the disk (a bytes object per page cost 0.7 s
     on 520 MB); the hash is read back from the file and matches it."""
-    import hashlib
-
     import pyarrow as pa
+    import xxhash
     import pyarrow.parquet as pq
 
     handle = LocalDestination(tmp_path).open_part("e/s", "part-00000.parquet")
@@ -60,7 +59,7 @@ def test_local_parts_are_written_by_pyarrow_to_the_file_itself(tmp_path):
         writer.write_table(table)
     info = handle.publish(rows=table.num_rows)
     data = (tmp_path / "e" / "s" / "part-00000.parquet").read_bytes()
-    assert info.bytes == len(data) and info.sha256 == hashlib.sha256(data).hexdigest()
+    assert info.bytes == len(data) and info.content_hash == f"xxh3_128:{xxhash.xxh3_128_hexdigest(data)}"
     assert pq.read_table(tmp_path / "e" / "s" / "part-00000.parquet").equals(table)
 
 
@@ -113,3 +112,30 @@ def test_a_part_changed_behind_the_writer_is_not_published(tmp_path):
         handle.publish(rows=1)
     handle.abort()
     assert list((tmp_path / "e" / "s").iterdir()) == []
+
+
+def test_parts_carry_an_xxh3_content_hash_and_older_sha256_manifests_still_read(tmp_path):
+    """Manifests before XXH3 listed `sha256` per part: a committed one must still be trusted
+    and read (a rerun adopts it), its hashes keeping their algorithm's name."""
+    import json
+
+    from rivet_dagster.destinations.manifest import success_body
+
+    dest = LocalDestination(tmp_path)
+    handle = dest.open_part("e/s", "part-00000.parquet")
+    handle.sink.write(b"abc")
+    manifest = _manifest([handle.publish(rows=3)])
+    publish_manifest(dest, "e/s", manifest)
+    written = json.loads((tmp_path / "e" / "s" / "manifest.json").read_text())
+    assert written["parts"][0]["content_hash"] == "xxh3_128:06b05ab6733a618578af5f94892f3950"
+    assert "sha256" not in written["parts"][0]
+
+    old = dict(written, parts=[{"path": "part-00000.parquet", "rows": 3, "bytes": 3,
+                                "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}])
+    data = json.dumps(old).encode()
+    (tmp_path / "e" / "s" / "manifest.json").write_bytes(data)
+    (tmp_path / "e" / "s" / "_SUCCESS").write_bytes(success_body(data))
+    read = read_committed_manifest(dest, "e/s")
+    assert read is not None and read.parts[0].content_hash == (
+        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    assert read.parts[0].to_json()["content_hash"].startswith("sha256:")
