@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from rivet_dagster.config.tuning_profiles import (
     AUTO_BATCH_MAX_ROWS, AUTO_BATCH_MAX_VALUES, ResolvedTuning,
 )
 from rivet_dagster.engine.process_memory import current_rss_mb
+from rivet_dagster import kernels
 from rivet_dagster.errors import RivetSourceError
 
 MB = 1024 * 1024
@@ -115,7 +115,7 @@ class MemoryPolicy:
             if not (pa.types.is_string(t) or pa.types.is_binary(t) or pa.types.is_large_string(t)):
                 continue
             storage = column.storage if isinstance(column.type, pa.BaseExtensionType) else column
-            longest = pc.max(pc.binary_length(storage)).as_py()
+            longest = kernels.max(kernels.binary_length(storage)).as_py()
             if longest is not None and longest > limit * MB:
                 raise RivetSourceError(
                     f"RIVET_VALUE_TOO_LARGE: a value of column '{field.name}' is "

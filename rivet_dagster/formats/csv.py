@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from rivet_dagster import kernels
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,12 @@ def render_for_csv(array: pa.Array) -> pa.Array:
             return pa.array([None if b is None else str(uuid.UUID(bytes=b))
                              for b in array.storage.to_pylist()], pa.string())
         return render_for_csv(array.storage) if _needs_render(array.storage.type) else \
-            array.storage.cast(pa.string())
+            kernels.cast(array.storage, pa.string())
     if pa.types.is_timestamp(t):
         fmt = "%Y-%m-%dT%H:%M:%S%Ez" if t.tz else "%Y-%m-%dT%H:%M:%S"
-        return pc.strftime(array, format=fmt)
+        return kernels.strftime(array, format=fmt)
     if pa.types.is_decimal(t):
-        return array.cast(pa.string())
+        return kernels.cast(array, pa.string())
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
         return pa.array([None if b is None else b.hex() for b in array.to_pylist()], pa.string())
     return pa.array([None if v is None else json.dumps(v, default=_json_default, ensure_ascii=False)

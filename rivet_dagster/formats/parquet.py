@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from rivet_dagster import kernels
 
 SAMPLE_ROWS = 10_000
 REPEAT_RATIO = 0.5  # dictionary-encode when distinct values are under half of the sampled rows
@@ -101,6 +102,6 @@ def dictionary_columns(table: pa.Table) -> list[str]:
                 or (pa.types.is_integer(t) and t.bit_width <= 16)):
             continue
         present = len(column) - column.null_count
-        if present and pc.count_distinct(column).as_py() < REPEAT_RATIO * present:
+        if present and kernels.count_distinct(column).as_py() < REPEAT_RATIO * present:
             chosen.append(field.name)
     return chosen

@@ -44,6 +44,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
+from rivet_dagster import kernels
 from rivet_dagster.engine.memory_policy import MB, estimate_row_bytes
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources import mysql_types as mt
@@ -294,9 +295,9 @@ class MariaDBArrowStream(RegroupedStream):
         for i, field in enumerate(self._fields):
             raw = batch.column(i)
             if pa.types.is_large_string(raw.type):
-                raw = raw.cast(pa.string())
+                raw = kernels.cast(raw, pa.string())
             elif pa.types.is_large_binary(raw.type):
-                raw = raw.cast(pa.binary())
+                raw = kernels.cast(raw, pa.binary())
             arrays.append(mt.column_to_arrow(raw, field, self.schema.field(i).type,
                                              self._overridden[i], self._request.export))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)

@@ -2,7 +2,7 @@
 
 Everything here is pure (no server) so the mapping table can be unit-tested. The source
 reads rows in the text protocol as raw bytes, loads each column once into an Arrow
-string/binary array, and converts it with Arrow kernels (`pc.cast`) instead of building
+string/binary array, and converts it with Arrow kernels (`kernels.cast`) instead of building
 Python ints/Decimals/datetimes value by value.
 """
 
@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 
 import rivet_dagster._native_preload  # noqa: F401  (before pyarrow: see that module)
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from rivet_dagster.config.column_types import ColumnType
 from rivet_dagster.errors import RivetSourceError
+from rivet_dagster import kernels
 from rivet_dagster.sources import arrow_types as at
 
 # Field type codes of the client/server protocol (enum_field_types).
@@ -267,48 +267,48 @@ def _fail(field: FieldMeta, target: pa.DataType, exc: Exception) -> RivetSourceE
 
 def _cast(arr: pa.Array, target: pa.DataType, field: FieldMeta) -> pa.Array:
     try:
-        return pc.cast(arr, target)
+        return kernels.cast(arr, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise _fail(field, target, exc) from None
 
 
 def _valid_date_mask(text: pa.Array) -> pa.Array:
     """True where 'YYYY-MM-DD' is a real calendar date (zero dates, month 0, Feb 30 -> False)."""
-    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    back = pc.cast(pc.cast(parsed, pa.date32()), pa.string())
-    return pc.fill_null(pc.equal(back, text), False)
+    parsed = kernels.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    back = kernels.cast(kernels.cast(parsed, pa.date32()), pa.string())
+    return kernels.fill_null(kernels.equal(back, text), False)
 
 
 def _to_date(raw: pa.Array) -> pa.Array:
     try:
-        return pc.cast(raw, pa.date32())
+        return kernels.cast(raw, pa.date32())
     except pa.ArrowInvalid:  # zero / invalid dates in this batch -> NULL
         keep = _valid_date_mask(raw)
-        return pc.cast(pc.if_else(keep, raw, pa.scalar(None, pa.string())), pa.date32())
+        return kernels.cast(kernels.if_else(keep, raw, pa.scalar(None, pa.string())), pa.date32())
 
 
 def _to_timestamp(raw: pa.Array, target: pa.DataType, field: FieldMeta) -> pa.Array:
     try:
-        naive = pc.cast(raw, at.TIMESTAMP)
+        naive = kernels.cast(raw, at.TIMESTAMP)
     except pa.ArrowInvalid:  # '0000-00-00 00:00:00' and friends -> NULL
-        keep = _valid_date_mask(pc.utf8_slice_codeunits(raw, 0, 10))
-        naive = _cast(pc.if_else(keep, raw, pa.scalar(None, pa.string())), at.TIMESTAMP, field)
-    return naive if target.tz is None else pc.cast(naive, target)  # session runs in UTC
+        keep = _valid_date_mask(kernels.utf8_slice_codeunits(raw, 0, 10))
+        naive = _cast(kernels.if_else(keep, raw, pa.scalar(None, pa.string())), at.TIMESTAMP, field)
+    return naive if target.tz is None else kernels.cast(naive, target)  # session runs in UTC
 
 
 _TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?$"
 
 
 def _to_time(raw: pa.Array, field: FieldMeta) -> pa.Array:
-    ok = pc.match_substring_regex(raw, _TIME_OF_DAY)
-    if pc.any(pc.invert(ok)).as_py():
-        bad = pc.filter(raw, pc.invert(ok))[0].as_py()
+    ok = kernels.match_substring_regex(raw, _TIME_OF_DAY)
+    if kernels.any_true(kernels.invert(ok)).as_py():
+        bad = kernels.filter(raw, kernels.invert(ok))[0].as_py()
         raise RivetSourceError(
             f"column '{field.name}' (time): value '{bad}' is outside 00:00:00..23:59:59.999999 "
             f"(MySQL TIME is a duration, Arrow time64 a time of day); select "
             f"CAST({field.name} AS CHAR) instead")
-    stamp = pc.cast(pc.binary_join_element_wise("1970-01-01 ", raw, ""), at.TIMESTAMP)
-    return pc.cast(pc.cast(stamp, pa.int64()), at.TIME)
+    stamp = kernels.cast(kernels.binary_join_element_wise("1970-01-01 ", raw, ""), at.TIMESTAMP)
+    return kernels.cast(kernels.cast(stamp, pa.int64()), at.TIME)
 
 
 def _bits_to_int64(raw: pa.Array) -> pa.Array:
@@ -333,10 +333,10 @@ def _natural(raw: pa.Array, field: FieldMeta, target: pa.DataType) -> pa.Array:
         return pa.nulls(len(raw))
     if code == BIT:
         if pa.types.is_boolean(target):
-            return pc.not_equal(raw, pa.scalar(b"\x00", pa.binary()))
+            return kernels.not_equal(raw, pa.scalar(b"\x00", pa.binary()))
         return _bits_to_int64(raw)
     if pa.types.is_boolean(target):
-        return pc.not_equal(_cast(raw, pa.int16(), field), 0)
+        return kernels.not_equal(_cast(raw, pa.int16(), field), 0)
     if pa.types.is_date(target):
         return _to_date(raw)
     if pa.types.is_timestamp(target):

@@ -15,10 +15,10 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 from psycopg.adapt import Loader
 from psycopg.types.string import TextLoader
 
+from rivet_dagster import kernels
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources import arrow_types
 from rivet_dagster.sources.postgres_types import MappedColumn
@@ -78,7 +78,7 @@ def _convert(raw: pa.Array, column: MappedColumn, export: str | None) -> pa.Arra
     target = column.arrow_type
     try:
         if column.kind == "json":
-            text = raw if pa.types.is_string(raw.type) else raw.cast(pa.string())
+            text = raw if pa.types.is_string(raw.type) else kernels.cast(raw, pa.string())
             return pa.ExtensionArray.from_storage(arrow_types.JSON, text)
         if column.kind == "uuid":
             if pa.types.is_fixed_size_binary(raw.type):
@@ -106,10 +106,10 @@ def _scalar(raw: pa.Array, target: pa.DataType) -> pa.Array:
         return raw
     if pa.types.is_string(raw.type):
         if pa.types.is_boolean(target):
-            return pc.equal(raw, "t")
+            return kernels.equal(raw, "t")
         if pa.types.is_binary(target):
-            return raw.cast(pa.binary())
-    return raw.cast(target)
+            return kernels.cast(raw, pa.binary())
+    return kernels.cast(raw, target)
 
 
 def _uuid_or_none(value: Any) -> bytes | None:

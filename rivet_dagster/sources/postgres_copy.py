@@ -35,8 +35,8 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from rivet_dagster import kernels
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources.base import ReadRequest
 from rivet_dagster.sources.batching import RegroupedStream
@@ -96,7 +96,7 @@ class PostgresCopyStream(RegroupedStream):
     def __init__(self, connect_kwargs: dict[str, Any], request: ReadRequest,
                  columns: list[MappedColumn], schema: pa.Schema, sql: str, where: str,
                  snapshot: str | None = None):
-        from adbc_driver_postgresql import dbapi as adbc  # imported only when used
+        from adbc_driver_manager import Error as AdbcError  # imported only when used
 
         self.columns = columns
         self.schema = schema
@@ -106,30 +106,25 @@ class PostgresCopyStream(RegroupedStream):
         self.batch_size = sys.maxsize if self.sizes_by_bytes else max(1, request.batch_size)
         self._closed = self._timed_out = False
         self._reader: Any = None
-        self._cursor: Any = None
         try:
-            self._conn = adbc.connect(psycopg.conninfo.make_conninfo("", **connect_kwargs))
-        except adbc.Error as exc:
+            self._adbc = _AdbcSession(psycopg.conninfo.make_conninfo("", **connect_kwargs))
+        except AdbcError as exc:
             raise RivetSourceError(f"postgres: cannot connect to {where}: {adbc_message(exc)}",
                                    export=request.export, field="source") from None
         try:
-            self._cursor = self._conn.cursor()
             if snapshot is None:
-                self._cursor.execute("SET TRANSACTION READ ONLY")
+                self._adbc.run("SET TRANSACTION READ ONLY")
             else:  # one of several streams over one snapshot (sources/postgres_parallel.py)
-                self._cursor.execute(
-                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                self._cursor.execute(f"SET TRANSACTION SNAPSHOT '{_snapshot_id(snapshot)}'")
+                self._adbc.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                self._adbc.run(f"SET TRANSACTION SNAPSHOT '{_snapshot_id(snapshot)}'")
             settings = {**session_settings(request), "statement_timeout": "0"}  # see module
-            self._cursor.execute("SELECT " + ", ".join(
+            self._adbc.run("SELECT " + ", ".join(
                 f"set_config('{name}', '{value}', true)" for name, value in settings.items()))
-            self._cursor.fetchall()
-            self._cursor.adbc_statement.set_options(**{
+            self._adbc.statement.set_options(**{
                 "adbc.postgresql.batch_size_hint_bytes": str(self._hint_bytes(request))})
             with self._watchdog():  # ADBC's execute already waits for the first batch
-                self._cursor.execute(sql)
-            self._reader = self._cursor.fetch_record_batch()
-        except adbc.Error as exc:
+                self._reader = self._adbc.query(sql)
+        except AdbcError as exc:
             self._abort()
             raise self._timeout_error() if self._timed_out else RivetSourceError(
                 f"postgres: query failed: {adbc_message(exc)}",
@@ -153,14 +148,14 @@ class PostgresCopyStream(RegroupedStream):
             yield batch
 
     def _next_adbc_batch(self) -> pa.RecordBatch | None:
-        from adbc_driver_postgresql import dbapi as adbc
+        from adbc_driver_manager import Error as AdbcError
 
         try:
             with self._watchdog():
                 return self._reader.read_next_batch()
         except StopIteration:
             return None
-        except (adbc.Error, pa.ArrowException, OSError) as exc:  # server errors mid-COPY
+        except (AdbcError, pa.ArrowException, OSError) as exc:  # server errors mid-COPY
             if self._timed_out:
                 raise self._timeout_error() from None
             raise RivetSourceError(f"postgres: fetch failed: {adbc_message(exc)}",
@@ -180,7 +175,7 @@ class PostgresCopyStream(RegroupedStream):
     def cancel(self) -> None:
         """Ask the server to stop the COPY (thread-safe: libpq's cancel request)."""
         try:
-            self._cursor.adbc_cancel()
+            self._adbc.statement.cancel()
         except Exception:  # noqa: BLE001 - the fetch then fails or finishes by itself
             pass
 
@@ -195,20 +190,57 @@ class PostgresCopyStream(RegroupedStream):
         self._closed = True
         if finished:
             try:
-                self._conn.rollback()  # read-only: nothing to commit
+                self._adbc.connection.rollback()  # read-only: nothing to commit
             except Exception:  # noqa: BLE001 - the data is already read; closing follows
                 pass
         self._abort(cancel=not finished)
 
     def _abort(self, cancel: bool = True) -> None:
-        for step in (lambda: cancel and self._cursor is not None and self._cursor.adbc_cancel(),
+        for step in (lambda: cancel and self._adbc.statement.cancel(),
                      lambda: self._reader is not None and self._reader.close(),
-                     lambda: self._cursor is not None and self._cursor.close(),
-                     self._conn.close):
+                     self._adbc.close):
             try:
                 step()
             except Exception:  # noqa: BLE001 - best effort: the server ends the transaction
                 pass
+
+
+class _AdbcSession:
+    """ADBC's own objects, one statement on one connection in a transaction, without its
+    DB-API layer: `adbc_driver_manager.dbapi` imports pyarrow.dataset and pyarrow.compute,
+    70 ms of every process that reads through it, for a cursor this reader does not need."""
+
+    def __init__(self, conninfo: str):
+        import adbc_driver_postgresql
+        from adbc_driver_manager import AdbcConnection, AdbcStatement
+
+        self._database = adbc_driver_postgresql.connect(conninfo)
+        self.connection: Any = None
+        self.statement: Any = None
+        try:
+            self.connection = AdbcConnection(self._database)
+            self.connection.set_autocommit(False)  # a transaction, as the DB-API's would be
+            self.statement = AdbcStatement(self.connection)
+        except BaseException:
+            self.close()
+            raise
+
+    def run(self, sql: str) -> None:
+        """A statement whose result (at most a row) is not needed."""
+        self.query(sql).read_all()
+
+    def query(self, sql: str) -> pa.RecordBatchReader:
+        self.statement.set_sql_query(sql)
+        stream, _rows = self.statement.execute_query()
+        return pa.RecordBatchReader._import_from_c(stream.address)
+
+    def close(self) -> None:
+        for part in (self.statement, self.connection, self._database):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:  # noqa: BLE001 - best effort: the server ends the session
+                    pass
 
 
 def _converter(column: MappedColumn, field: pa.Field, export: str | None) -> Any:
@@ -229,8 +261,8 @@ def _cast(column: MappedColumn, field: pa.Field, export: str | None) -> Any:
         storage = array.storage if isinstance(array, pa.ExtensionArray) else array
         try:
             if isinstance(target, pa.BaseExtensionType):
-                return pa.ExtensionArray.from_storage(target, storage.cast(target.storage_type))
-            return storage.cast(target)
+                return pa.ExtensionArray.from_storage(target, kernels.cast(storage, target.storage_type))
+            return kernels.cast(storage, target)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise convert_error(column, exc, export) from None
 
@@ -255,7 +287,7 @@ def _infinity_floor(arrow_type: pa.DataType) -> int | None:
 def _finite(array: pa.Array, floor: int, column: MappedColumn, export: str | None) -> pa.Array:
     """The array unchanged, or the cursor reader's error when it holds an infinity."""
     values = array.flatten() if pa.types.is_list(array.type) else array
-    low = pc.min(values.cast(pa.int64()) if not pa.types.is_date32(values.type)
+    low = kernels.min(kernels.cast(values, pa.int64()) if not pa.types.is_date32(values.type)
                  else values.view(pa.int32())).as_py()
     if low is not None and low < floor:
         raise convert_error(column, ValueError("infinity"), export)
@@ -276,7 +308,8 @@ def adbc_message(exc: BaseException) -> str:
 
 def adbc_available() -> bool:
     try:
-        import adbc_driver_postgresql.dbapi  # noqa: F401
+        import adbc_driver_manager  # noqa: F401
+        import adbc_driver_postgresql  # noqa: F401
     except ImportError:
         return False
     return True
