@@ -230,8 +230,13 @@ class _AdbcSession:
         self.query(sql).read_all()
 
     def query(self, sql: str) -> pa.RecordBatchReader:
+        # As ADBC's DB-API does it: on the main thread, Ctrl-C (SIGINT) while the server
+        # works on the statement cancels it, instead of waiting for its first batch.
+        from adbc_driver_manager._lib import _blocking_call
+
         self.statement.set_sql_query(sql)
-        stream, _rows = self.statement.execute_query()
+        stream, _rows = _blocking_call(self.statement.execute_query, (), {},
+                                       self.statement.cancel)
         return pa.RecordBatchReader._import_from_c(stream.address)
 
     def close(self) -> None:

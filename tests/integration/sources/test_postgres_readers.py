@@ -278,3 +278,54 @@ def test_adbc_reader_fails_on_infinity_instead_of_overflowing(source, monkeypatc
     assert err.value.field == "columns.x"
     kind, table, _ = _read(source, "SELECT d, ts, tsa FROM t ORDER BY id", "copy", monkeypatch)
     assert kind == "PostgresCopyStream" and table.column("d")[0].as_py() == dt.date(1, 1, 1)
+
+
+INTERRUPTED_OPEN = """
+import sys
+from rivet_dagster.config.source import SourceConfig
+from rivet_dagster.sources.base import ReadRequest
+from rivet_dagster.sources.postgres import PostgresSource
+source = PostgresSource(SourceConfig(type="postgres", url=sys.argv[1]))
+print("opening", flush=True)
+try:
+    rows = sum(batch.num_rows for batch in source.open(ReadRequest(sql=sys.argv[2], export="e")))
+except BaseException as exc:  # Ctrl-C: whatever it became, the process ends now
+    print("ended:", type(exc).__name__, exc, flush=True)
+    sys.exit(3)
+print("read", rows, flush=True)
+"""
+
+
+def test_ctrl_c_while_the_copy_waits_for_its_first_batch_cancels_it(url):
+    """ADBC's execute waits for the first batch; SIGINT then must cancel the statement on the
+    server at once (as ADBC's DB-API does), not after the 10 s its first row takes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sql = "SELECT g AS id FROM generate_series(1, 20) g WHERE (SELECT true FROM pg_sleep(CASE WHEN g = 1 THEN 10 ELSE 0 END))"
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_OPEN, url, sql],
+                            env={**os.environ, READER_ENV: "copy"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "opening"
+    database = url.rsplit("/", 1)[1]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # the COPY is running on the server
+        with psycopg.connect(url) as conn:
+            running = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                                   "AND query LIKE 'COPY%%pg_sleep%%'", (database,)).fetchone()[0]
+        if running:
+            break
+        time.sleep(0.05)
+    assert running, proc.communicate(timeout=30)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 5, (out, err)  # not the ~10 s the COPY needs
+    assert proc.returncode == 3 and "read" not in out, (out, err)
+    with psycopg.connect(url) as conn:
+        left = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                            "AND query LIKE 'COPY%%pg_sleep%%' AND state = 'active'",
+                            (database,)).fetchone()[0]
+    assert left == 0
