@@ -93,3 +93,21 @@ def test_a_read_error_surfaces_at_finish(tmp_path: Path, monkeypatch) -> None:
     hasher = FileHasher(path)
     with pytest.raises(OSError, match="Input/output error"):
         hasher.finish()
+
+
+def test_the_hashing_thread_alone_runs_at_the_lowest_priority(tmp_path: Path) -> None:
+    """nice 19 for the hashing thread, so the encoder wins the cores; the process and the
+    thread that writes keep theirs."""
+    path = tmp_path / "part"
+    path.write_bytes(b"x" * 1000)
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    hasher = FileHasher(path)
+    try:
+        thread = next(t for t in threading.enumerate() if t.name == "rivet-part-hash")
+        deadline = time.monotonic() + 5  # its first step; the writer is not done yet
+        while os.getpriority(os.PRIO_PROCESS, thread.native_id) != 19 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == 19
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+    finally:
+        assert hasher.finish() == (1000, _xxh3(b"x" * 1000))
