@@ -18,11 +18,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from rivet_dagster import kernels
 from rivet_dagster.config.tuning_profiles import (
     AUTO_BATCH_MAX_ROWS, AUTO_BATCH_MAX_VALUES, ResolvedTuning,
 )
 from rivet_dagster.engine.process_memory import current_rss_mb
-from rivet_dagster import kernels
 from rivet_dagster.errors import RivetSourceError
 
 MB = 1024 * 1024

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 import rivet_dagster._native_preload  # noqa: F401  (before pyarrow: see that module)
 import pyarrow as pa
 
+from rivet_dagster import kernels
 from rivet_dagster.config.column_types import ColumnType
 from rivet_dagster.errors import RivetSourceError
-from rivet_dagster import kernels
 from rivet_dagster.sources import arrow_types as at
 
 # Field type codes of the client/server protocol (enum_field_types).

@@ -16,20 +16,13 @@ import pytest
 from tests.integration.db_fixtures import mysql_execute, pg_execute
 
 HEAVY = ("pyarrow.compute", "pyarrow.dataset", "adbc_driver_manager.dbapi")
+HELPER = Path(__file__).with_name("run_export_subprocess.py")  # the export, as other tests run it
 SCRIPT = f"""
-import json, logging, sys
-logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-import rivet_dagster
-from rivet_dagster.config import load_config, resolve_tuning
-from rivet_dagster.destinations import create_destination
-from rivet_dagster.engine import run_export
-from rivet_dagster.sources import create_source
-config = load_config(sys.argv[1])
-export = config.export("t")
-result = run_export(export, create_source(config.source),
-                    create_destination(export.destination, export.name),
-                    tuning=resolve_tuning(config.source, export.tuning), slot="snapshot-000001")
-print(json.dumps({{"rows": result.rows, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
+import json, logging, runpy, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)  # the start line names the reader
+sys.argv = [{str(HELPER)!r}, sys.argv[1], "t"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+print(json.dumps({{"loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
 """
 CONFIG = """
 source: {{type: {engine}, url: "{url}", tuning: {{profile: fast}}}}
@@ -48,7 +41,8 @@ def _export(tmp_path: Path, engine: str, url: str, fmt: str, env: dict[str, str]
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(config)], capture_output=True,
                           text=True, timeout=300, env={**os.environ, **env})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+    *_, exported, imported = (json.loads(line) for line in proc.stdout.strip().splitlines())
+    return {"rows": exported["rows"], "loaded": imported["loaded"]}, proc.stderr
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
