@@ -139,7 +139,9 @@ class ExportConfig(StrictModel):
     format: Literal["parquet", "csv"] = Field(description="Output file format.")
     compression: Literal["zstd", "snappy", "gzip", "lz4", "none"] = Field(
         "zstd", description="Parquet codec.")
-    compression_level: int | None = Field(None, description="zstd 1..22 (default 3), gzip 0..10 (default 6).")
+    compression_level: int | None = Field(
+        None, description="zstd 1..22, gzip 0..10. Unset: Arrow's default, 1 for zstd and 9 for "
+                          "gzip (Rivet's are 3 and 6).")
     compression_profile: Literal["none", "fast", "balanced", "compact"] | None = Field(
         None, description="Overrides codec and level: none, snappy, zstd-3, zstd-9.")
     parquet: ParquetOptions | None = Field(None, description="Row-group sizing (see `parquet`).")

@@ -46,3 +46,21 @@ def test_a_part_without_rows_is_still_a_valid_typed_file():
     ParquetFormat().open_writer(buf, schema).close()
     buf.seek(0)
     assert pq.read_table(buf).schema.equals(schema) and pq.read_table(buf).num_rows == 0
+
+
+def _bytes(fmt: ParquetFormat) -> bytes:
+    table = _table(20_000)
+    buf = io.BytesIO()
+    writer = fmt.open_writer(buf, table.schema)
+    writer.write_batch(table.to_batches()[0])
+    writer.close()
+    return buf.getvalue()
+
+
+def test_an_unset_level_is_the_documented_one_zstd_1_gzip_9():
+    # docs/config.md promises these for `compression_level` unset; a pyarrow that changed its
+    # defaults would change every export's bytes without a word in our docs.
+    for codec, documented, other in (("zstd", 1, 3), ("gzip", 9, 1)):
+        unset = _bytes(ParquetFormat(compression=codec))
+        assert unset == _bytes(ParquetFormat(compression=codec, compression_level=documented))
+        assert unset != _bytes(ParquetFormat(compression=codec, compression_level=other))
