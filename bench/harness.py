@@ -72,7 +72,7 @@ class Command:
 @dataclass
 class Tool:
     name: str
-    kind: str              # rivet | peer | limit
+    kind: str              # rivet | peer | limit | floor
     describe: str
     build: Callable[[Case, Path], Command]
     engines: tuple[str, ...] = ("pg", "mysql")
@@ -103,17 +103,25 @@ def build_rivet_dagster(executor: str | None) -> Callable[[Case, Path], Command]
     return lambda case, run: _build_rivet_dagster(case, run, executor)
 
 
-def _build_rivet_dagster(case: Case, run: Path, executor: str | None) -> Command:
-    cfg, name = _rivet_yaml(case, run, None, executor)
+def _dagster_home(run: Path) -> dict[str, str]:
+    """A fresh instance whose storage exists before the measured process starts.
+
+    A deployment's instance storage exists long before a materialization: it is created here,
+    outside the measured process, as `dagster dev` or the daemon would have.
+    """
     home = run / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {"DAGSTER_HOME": str(home), "RIVET_CONFIG": str(cfg)}
-    # A deployment's instance storage exists long before a materialization: create it here,
-    # outside the measured process, as `dagster dev` or the daemon would have.
+    env = {"DAGSTER_HOME": str(home)}
     subprocess.run([str(PROJECT_BIN / "python"), "-c",
                     "import dagster as dg; dg.DagsterInstance.get().dispose()"],
                    env={**os.environ, **env}, check=True, capture_output=True)
+    return env
+
+
+def _build_rivet_dagster(case: Case, run: Path, executor: str | None) -> Command:
+    cfg, name = _rivet_yaml(case, run, None, executor)
+    env = {**_dagster_home(run), "RIVET_CONFIG": str(cfg)}
 
     def after(run_dir: Path, _info: dict[str, Any]) -> dict[str, Any]:
         proc = subprocess.run([str(PROJECT_BIN / "python"), str(TOOLS / "dagster_metadata.py"), name],
@@ -122,6 +130,15 @@ def _build_rivet_dagster(case: Case, run: Path, executor: str | None) -> Command
 
     return Command([str(PROJECT_BIN / "dagster"), "asset", "materialize", "-f",
                     str(ROOT / "definitions.py"), "--select", name], env=env, cwd=run, after=after)
+
+
+def build_dagster_floor(executor: str | None) -> Callable[[Case, Path], Command]:
+    def build(_case: Case, run: Path) -> Command:
+        env = {**_dagster_home(run), "RIVET_BENCH_FLOOR_EXECUTOR": executor or ""}
+        return Command([str(PROJECT_BIN / "dagster"), "asset", "materialize", "-f",
+                        str(TOOLS / "dagster_floor.py"), "--select", "dagster_floor"],
+                       env=env, cwd=run)
+    return build
 
 
 def build_rivet_cli(profile: str | None) -> Callable[[Case, Path], Command]:
@@ -184,6 +201,12 @@ ALL_TOOLS = [
     Tool("rivet-dagster+dagster[in_process]", "rivet",
          "rivet-dagster via `dagster asset materialize`, `dagster: {executor: in_process}`",
          build_rivet_dagster("in_process")),
+    Tool("dagster-floor", "floor",
+         "Dagster alone: a no-op asset through the same `dagster asset materialize` and fresh "
+         "instance (multiprocess executor); what any materialization costs beyond its asset",
+         build_dagster_floor(None)),
+    Tool("dagster-floor[in_process]", "floor", "the same with the in_process executor",
+         build_dagster_floor("in_process")),
     Tool("rivet-cli", "peer", "upstream Rust rivet (pip rivet-cli), default profile",
          build_rivet_cli(None)),
     Tool("rivet-cli[fast]", "peer", "upstream Rust rivet, tuning profile: fast",
@@ -339,6 +362,9 @@ def run_once(tool: Tool, case: Case, work: Path, timeout: float, rep: int) -> di
     elif info["returncode"] != 0:
         status, reason = "FAILED", short_reason(
             f"exit {info['returncode']}: {_tail(info['stderr'] or info['stdout'], 6)}")
+    elif tool.kind == "floor":
+        result.update(rows=None, out_mb=None)
+        reason = "no output: Dagster's own cost per materialization"
     elif tool.kind == "limit":
         result["out_mb"] = None
         if case.engine == "pg":
