@@ -115,8 +115,8 @@ def case_table(case: Case, aggs: list[dict[str, Any]]) -> str:
 def targets(cases: list[Case], table: dict[str, list[dict[str, Any]]], scale: int) -> list[str]:
     out = ["### Targets", ""]
 
-    def get(case: Case, tool: str) -> dict[str, Any] | None:
-        return next((a for a in table.get(case.name, []) if a["tool"] == tool and a.get("rows_per_s")),
+    def get(case: Case, tool: str, measured: str = "rows_per_s") -> dict[str, Any] | None:
+        return next((a for a in table.get(case.name, []) if a["tool"] == tool and a.get(measured)),
                     None)
 
     def mark(ok: bool) -> str:
@@ -156,8 +156,7 @@ def targets(cases: list[Case], table: dict[str, list[dict[str, Any]]], scale: in
             line = (f"- **{case.name}** {dagster_tool}: Dagster materialization "
                     f"{dag['wall_s']:.2f} s vs bare engine process {rd['wall_s']:.2f} s: "
                     f"{over:+.0%} wall" + (f" (target ≤ +10 %) {mark(over <= 0.10)}" if targeted else ""))
-            floor = next((a for a in table.get(case.name, []) if a["tool"] == f"dagster-floor{suffix}"
-                          and a.get("wall_s")), None)
+            floor = get(case, f"dagster-floor{suffix}", measured="wall_s")  # it has no rows/s
             if floor:
                 net = (dag["wall_s"] - floor["wall_s"]) / rd["wall_s"] - 1
                 line += (f"; Dagster's own floor (a no-op asset, same command and executor) "
