@@ -50,9 +50,8 @@ class HashingSink:
 
     pyarrow writers accept any object with write/tell/flush/close, so the content hash of
     a part costs no second read of the stream. XXH3 hashes a 1 MB page in about 50 us, so
-    it runs inline. Local parts do not come through here: pyarrow writes them to the
-    file's descriptor and `FileHasher` reads them back (a Python file object costs a bytes
-    object per page).
+    it runs inline. Local parts do not come through here: their `PartFile` hashes each
+    chunk on the thread that writes it to disk.
     """
 
     def __init__(self, inner: BinaryIO):
@@ -104,7 +103,7 @@ class HashingSink:
 
 class BinarySink(Protocol):
     """What a format writer writes to: a `HashingSink`, or for local parts the staging file's
-    pyarrow `OSFile` (pyarrow then writes without Python in the way)."""
+    `PartFile` (its own thread writes the bytes to disk, with O_DIRECT where it can)."""
 
     def write(self, data: Any) -> int: ...
 

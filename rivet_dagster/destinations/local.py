@@ -11,37 +11,25 @@ import os
 import shutil
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.fs as pafs
 
 from rivet_dagster.destinations.base import PartInfo
-from rivet_dagster.destinations.file_hasher import FileHasher
+from rivet_dagster.destinations.part_file import PartFile
 from rivet_dagster.errors import RivetDestinationError
 
-WRITE_BACK_BYTES = 32 * 1024 * 1024  # written to disk while the export runs (FileHasher)
-
-
 class LocalPartHandle:
-    """The format writer writes to the staging file's descriptor (`sink`, a pyarrow OSFile);
-    a `FileHasher` reads it back behind the writer for the part's content hash."""
+    """The format writer writes to `sink`, a `PartFile` on the staging file, whose thread
+    writes the bytes to disk (O_DIRECT where the filesystem takes it) and hashes them."""
 
     def __init__(self, final: Path, rel_name: str):
         self._final = final
         self._rel_name = rel_name
         self._staging = final.with_name(f".{final.name}.inprogress")
-        self.sink = pa.OSFile(str(self._staging), "wb")
-        try:
-            self._hasher = FileHasher(self._staging, sync_every=WRITE_BACK_BYTES)
-        except BaseException:
-            self.sink.close()
-            self._staging.unlink(missing_ok=True)
-            raise
+        self.sink = PartFile(self._staging)
 
     def publish(self, rows: int) -> PartInfo:
-        written = self.sink.tell()
-        os.fsync(self.sink.fileno())
-        self.sink.close()
-        size, digest = self._hasher.finish()
+        written, digest = self.sink.finish()
+        size = self._staging.stat().st_size
         if size != written:
             raise RivetDestinationError(
                 f"local: {self._staging} holds {size} bytes, {written} were written to it "
@@ -51,10 +39,9 @@ class LocalPartHandle:
         return PartInfo(self._rel_name, rows, size, digest)
 
     def abort(self) -> None:
-        """Drop the staged file. The descriptor stays open until the handle goes: an aborted
-        format writer may still write its footer when it is collected, and that write must
-        land in the unlinked file rather than fail noisily on a closed one."""
-        self._hasher.stop()
+        """Drop the staged file. An aborted format writer may still write its footer when it
+        is collected: the `PartFile` drops those bytes instead of failing on a closed file."""
+        self.sink.abort()
         self._staging.unlink(missing_ok=True)
 
 
@@ -77,7 +64,7 @@ class LocalDestination:
             folder.mkdir(parents=True, exist_ok=True)
             return LocalPartHandle(folder / name, name)
         except OSError as exc:
-            # pyarrow's OSError puts its whole message in strerror: name the errno alone
+            # name the errno alone (an OSError from pyarrow puts its whole message in strerror)
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise RivetDestinationError(f"local: cannot write under {folder}: {reason}",
                                         field="destination.path") from None

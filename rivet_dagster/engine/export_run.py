@@ -11,6 +11,7 @@ attempt instead of adding to it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -226,7 +227,10 @@ class _PartWriter:
         if self._writer is None:
             self._open()
         assert self._writer is not None
-        self._writer.write_batch(batch)
+        try:
+            self._writer.write_batch(batch)
+        except OSError as exc:  # the disk is full, the file too large for its filesystem...
+            raise self._unwritable(exc) from None
         self._rows += batch.num_rows
         limit = self._export.max_file_size
         if limit and self._writer.bytes_written >= limit:
@@ -243,16 +247,25 @@ class _PartWriter:
 
     def _close_part(self) -> None:
         assert self._writer is not None and self._handle is not None
-        self._writer.close()
+        try:
+            self._writer.close()
+        except OSError as exc:
+            raise self._unwritable(exc) from None
         try:
             self.parts.append(self._handle.publish(self._rows))
-        except OSError as exc:
-            raise RivetDestinationError(f"cannot publish a part: {exc}", export=self._export.name,
-                                        field="destination") from None
+        except OSError as exc:  # the last bytes, the fsync or the rename
+            raise self._unwritable(exc) from None
         except RivetDestinationError as exc:
             raise self._named(exc) from None
         self._handle = self._writer = None
         fault_point("after_part_written")
+
+    def _unwritable(self, exc: OSError) -> RivetDestinationError:
+        name = f"part-{len(self.parts):05d}.{self._fmt.extension}"
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        return RivetDestinationError(
+            f"cannot write {name} under {self._destination.uri(self._rel_dir)}: {reason}",
+            export=self._export.name, field="destination")
 
     def _named(self, exc: RivetDestinationError) -> RivetDestinationError:
         """Destinations do not know export names: add this export's to their errors."""
