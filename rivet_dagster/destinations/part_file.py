@@ -167,7 +167,7 @@ class PartFile:
                             fill = 0
             ended = True
             if fill and not self._aborted:
-                self._buffered()  # O_DIRECT takes whole blocks only: the tail goes through the cache
+                self._buffered()  # O_DIRECT takes whole blocks only: the tail goes via the cache
                 self._put(view[:fill])
         except BaseException as exc:  # noqa: BLE001 - handed to the writer at its next call
             self._error = exc.with_traceback(None)  # its frames would pin the buffer

@@ -85,7 +85,12 @@ def test_a_filesystem_that_refuses_o_direct_at_open_gets_buffered_writes(tmp_pat
     monkeypatch.setattr(os, "open", no_direct)
     monkeypatch.setattr(part_file, "SYNC_EVERY", 2 * CHUNK)
     real_sync = os.fdatasync
-    monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append(os.fstat(fd).st_size), real_sync(fd)))
+
+    def recording(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        real_sync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", recording)
     f = PartFile(tmp_path / "part")
     assert not f.direct
     data = os.urandom(5 * CHUNK + 3)
