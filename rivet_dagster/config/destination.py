@@ -17,8 +17,8 @@ _PREFIX = "Key prefix inside the bucket; placeholders {date}, {export}, {table},
 
 class LocalDestinationConfig(StrictModel):
     """Files in a local (or mounted) directory, created if missing. Each part is staged as a
-    dot-file, fsynced and renamed; its bytes bypass the page cache (O_DIRECT) where the
-    filesystem allows it, so a large export neither pays the copy into the cache nor pushes
+    dot-file, fsynced and renamed; on ext4, XFS, btrfs and f2fs its bytes bypass the page
+    cache (O_DIRECT), so a large export neither pays the copy into the cache nor pushes
     a database on the same host out of it."""
 
     type: Literal["local"] = Field(description="`local`.")

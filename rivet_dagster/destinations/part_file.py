@@ -16,9 +16,10 @@ copy into a reused, aligned buffer on this thread. The thread hashes each chunk 
 before it writes it, so the hash covers exactly the bytes written; `publish` checks that
 the file holds as many.
 
-Filesystems that refuse `O_DIRECT` (at open or at the first write) get the same thread
-writing through the page cache instead, with the file written back every `SYNC_EVERY`
-bytes so that the fsync at publish finds little left to do.
+Filesystems other than local block devices' (`DIRECT_FILESYSTEMS`), and any that refuse
+`O_DIRECT` at open or at the first write, get the same thread writing through the page
+cache instead, with the file written back every `SYNC_EVERY` bytes so that the fsync at
+publish finds little left to do.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import fcntl
 import mmap
 import os
 import queue
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -38,17 +40,54 @@ CHUNK = 4 << 20  # bytes per write to disk: a multiple of every block size O_DIR
 QUEUED = 1  # full chunks waiting for the thread: the memory this holds is ~(QUEUED + 2) x CHUNK
 SYNC_EVERY = 32 << 20  # without O_DIRECT: early writeback every N bytes
 
+DIRECT_FILESYSTEMS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs"})
+"""Local block-device filesystems whose O_DIRECT is plain DMA from the writer's buffer. Others
+write through the page cache: on NFS or SMB every direct write is a synchronous round trip,
+FUSE and overlay pass it on to whatever lies below, ZFS (before 2.3) ignores it, and tmpfs
+is the page cache."""
+
+
+def filesystem_type(path: str | os.PathLike[str], mountinfo: str | None = None) -> str | None:
+    """The type of the filesystem `path` is on, from /proc/self/mountinfo (Linux), or None.
+
+    The mount whose mount point is the longest prefix of the path wins; of stacked mounts on
+    one point, the last listed (the one on top)."""
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text()
+        except OSError:
+            return None
+    target = os.path.realpath(path)
+    best, best_type = -1, None
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        try:
+            sep = fields.index("-")
+            point = _unescape(fields[4])
+            fstype = fields[sep + 1]
+        except (ValueError, IndexError):
+            continue
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= best:
+            best, best_type = len(point), fstype
+    return best_type
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash in paths as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
 
 class PartFile:
     """Write-only file for one part. `finish()` once the format writer is closed, or `abort()`."""
 
     def __init__(self, path: str | os.PathLike[str]):
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+        self.direct = filesystem_type(Path(path).parent) in DIRECT_FILESYSTEMS
         try:
-            self._fd = os.open(Path(path), flags | os.O_DIRECT, 0o644)
-            self.direct = True
+            self._fd = os.open(Path(path), flags | (os.O_DIRECT if self.direct else 0), 0o644)
         except OSError as exc:
-            if exc.errno != errno.EINVAL:  # only "not on this filesystem" falls back
+            if not (self.direct and exc.errno == errno.EINVAL):  # EINVAL: no O_DIRECT here
                 raise
             self._fd = os.open(Path(path), flags, 0o644)
             self.direct = False

@@ -14,7 +14,9 @@ import pytest
 import xxhash
 
 from rivet_dagster.destinations import part_file
-from rivet_dagster.destinations.part_file import CHUNK, PartFile
+from rivet_dagster.destinations.part_file import (
+    CHUNK, DIRECT_FILESYSTEMS, PartFile, filesystem_type,
+)
 
 
 def _xxh3(data: bytes) -> str:
@@ -154,3 +156,36 @@ def test_abort_ends_the_thread_closes_the_descriptor_and_drops_later_writes(tmp_
     assert f.write(b"footer of a collected writer") == 28
     assert _writer_threads() == before_threads
     assert len(os.listdir("/proc/self/fd")) == before_fds
+
+
+def test_o_direct_only_on_local_block_device_filesystems(tmp_path: Path) -> None:
+    """tmpfs takes O_DIRECT on recent kernels but is the page cache itself: such a part is
+    written through the cache (and NFS, SMB, FUSE, overlay, ZFS likewise, by their type)."""
+    assert filesystem_type(tmp_path) in DIRECT_FILESYSTEMS  # ext4 on this machine
+    shm = Path("/dev/shm")
+    assert filesystem_type(shm) == "tmpfs"
+    path = shm / f"rivet-part-{os.getpid()}"
+    try:
+        f = PartFile(path)
+        assert not f.direct and not fcntl.fcntl(f._fd, fcntl.F_GETFL) & os.O_DIRECT
+        f.write(b"q" * (CHUNK + 5))
+        assert f.finish() == (CHUNK + 5, _xxh3(b"q" * (CHUNK + 5)))
+        assert path.read_bytes() == b"q" * (CHUNK + 5)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_filesystem_type_takes_the_deepest_mount_and_the_top_of_a_stack() -> None:
+    mountinfo = "\n".join([
+        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw",
+        "30 27 0:27 / /data rw,relatime - xfs /dev/vdb rw",
+        "31 30 0:28 / /data/my\\040share rw,relatime shared:1 - nfs4 srv:/x rw",
+        "32 27 0:29 / /scratch rw - tmpfs tmpfs rw",
+        "33 32 0:30 / /scratch rw - fuse.s3fs s3fs rw",
+    ])
+    assert filesystem_type("/data/out", mountinfo) == "xfs"
+    assert filesystem_type("/data/my share/out", mountinfo) == "nfs4"
+    assert filesystem_type("/data/my sharex", mountinfo) == "xfs"
+    assert filesystem_type("/scratch/a", mountinfo) == "fuse.s3fs"
+    assert filesystem_type("/elsewhere", mountinfo) == "ext4"
+    assert filesystem_type("/x", "garbage line\n") is None
