@@ -36,7 +36,7 @@ from typing import Any
 
 from rivet_dagster.destinations.base import content_hash, content_hasher
 
-CHUNK = 4 << 20  # bytes per write to disk: a multiple of every block size O_DIRECT asks for
+CHUNK = 1 << 20  # bytes per write to disk: a multiple of every block size O_DIRECT asks for
 QUEUED = 1  # full chunks waiting for the thread: the memory this holds is ~(QUEUED + 2) x CHUNK
 SYNC_EVERY = 32 << 20  # without O_DIRECT: early writeback every N bytes
 
@@ -204,6 +204,7 @@ class PartFile:
                         if fill == CHUNK:
                             self._put(view)
                             fill = 0
+                pieces = piece = data = None  # the pages go now, not with the next chunk
             ended = True
             if fill and not self._aborted:
                 self._buffered()  # O_DIRECT takes whole blocks only: the tail goes via the cache
