@@ -27,7 +27,8 @@ from rivet_dagster.dagster.metadata import (
     MANIFEST, SNAPSHOT, VERIFIED, materialization_metadata, previous_metadata,
 )
 from rivet_dagster.destinations.retention import drop_numbered_before
-from rivet_dagster.engine import fault_point, run_export
+from rivet_dagster import engine  # engine.run_export loads pyarrow when an asset runs, not here
+from rivet_dagster.engine import fault_point
 from rivet_dagster.errors import RivetError
 from rivet_dagster.sources import Source, create_source
 from rivet_dagster.sources.connection_url import pool_name
@@ -122,7 +123,7 @@ def _materialize_snapshot(context: AssetExecutionContext, config: RivetConfig,
     # snapshots older than the committed one: a reader may still use the committed one
     drop_numbered_before(destination, folder, SNAPSHOT_PREFIX, keep_from=committed)
     slot = f"{scope}/{SNAPSHOT_PREFIX}{snapshot:06d}" if scope else f"{SNAPSHOT_PREFIX}{snapshot:06d}"
-    result = run_export(
+    result = engine.run_export(
         export, source, destination, tuning=resolve_tuning(config.source, export.tuning),
         slot=slot, run_id=context.run_id, sql=sql, params=params, log=context.log,
         manifest_extra={"range": verify[2]} if verify else None)

@@ -25,7 +25,8 @@ from rivet_dagster.dagster.metadata import (
 )
 from rivet_dagster.dagster.verification import rows_check, verify_written
 from rivet_dagster.destinations.retention import drop_numbered_before
-from rivet_dagster.engine import build_request, fault_point, run_export
+from rivet_dagster import engine  # engine.run_export loads pyarrow when an asset runs, not here
+from rivet_dagster.engine import fault_point
 from rivet_dagster.engine.cursor import Cursor, cursor_kind, to_cursor, window_sql
 from rivet_dagster.errors import RivetConfigError
 from rivet_dagster.sources import Source, create_source
@@ -41,7 +42,7 @@ def increment_slot(number: int) -> str:
 def resolve_cursor_kind(source: Source, config: RivetConfig, export: ExportConfig) -> str:
     """The cursor's kind from the query's schema (a LIMIT 0 probe); clear error if missing."""
     tuning = resolve_tuning(config.source, export.tuning)
-    schema = source.describe(build_request(export, tuning))
+    schema = source.describe(engine.build_request(export, tuning))
     assert export.cursor_column is not None
     names = schema.names
     for field_name in (export.cursor_column, export.cursor_fallback_column):
@@ -101,7 +102,7 @@ def materialize_incremental(context: AssetExecutionContext, config: RivetConfig,
     sql = window_sql(config.source.type, export.base_query(), export.cursor_column,
                      export.cursor_fallback_column, after, high)
     window = {"from": after.to_json() if after else None, "to": high.to_json()}
-    result = run_export(
+    result = engine.run_export(
         export, source, destination, tuning=resolve_tuning(config.source, export.tuning),
         slot=increment_slot(number), run_id=context.run_id, sql=sql.select, params=sql.params,
         drop_columns=[sql.synthetic_column] if sql.synthetic_column else (),

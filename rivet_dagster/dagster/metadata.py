@@ -8,12 +8,14 @@ instance, so there is no second place where state could diverge.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pyarrow as pa
 
-from rivet_dagster.engine import ExportResult
+if TYPE_CHECKING:  # annotations only: loading the definitions must not import pyarrow
+    import pyarrow as pa
+
+    from rivet_dagster.engine import ExportResult
 
 SNAPSHOT = "rivet/snapshot"
 MANIFEST = "rivet/manifest"

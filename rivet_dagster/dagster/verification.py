@@ -4,15 +4,19 @@ One verification for every mode: COUNT(*) over exactly the rows the export selec
 source, must equal the rows written and the rows read back from the committed parts.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from rivet_dagster.config.export import ExportConfig
 from rivet_dagster.dagster.io_managers import RivetIOManagerBase
-from rivet_dagster.engine import ExportResult
 from rivet_dagster.errors import RivetSourceError
 from rivet_dagster.sources import Source
+
+if TYPE_CHECKING:
+    from rivet_dagster.engine import ExportResult
 
 CHECK_NAME = "rows_match_source"
 

@@ -13,10 +13,12 @@ Parquet where XXH3 costs under 0.1 s, on the two cores the export shares with it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-import pyarrow.fs as pafs
 import xxhash
+
+if TYPE_CHECKING:  # annotations only: loading Dagster definitions must not import pyarrow
+    import pyarrow.fs as pafs
 
 CONTENT_HASH = "xxh3_128"
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+if TYPE_CHECKING:  # annotations only: loading Dagster definitions must not import pyarrow
+    import pyarrow as pa
 
 from rivet_dagster.destinations.base import Destination, PartInfo
 

@@ -12,11 +12,12 @@ import datetime as dt
 import decimal
 import uuid
 from dataclasses import dataclass
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from rivet_dagster.sources.sql_quoting import quote_identifier
+
+if TYPE_CHECKING:  # imported where used: sensors load this module with the definitions
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ KINDS = ("int", "decimal", "float", "date", "timestamp", "timestamptz", "string"
 
 def cursor_kind(arrow_type: pa.DataType) -> str:
     """Which cursor kind a column of this Arrow type yields; ValueError if unusable."""
+    import pyarrow as pa
+
     if isinstance(arrow_type, pa.BaseExtensionType):
         if arrow_type.extension_name == "arrow.uuid":
             return "uuid"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import pyarrow as pa
+if TYPE_CHECKING:  # annotations only: loading Dagster definitions must not import pyarrow
+    import pyarrow as pa
 
 from rivet_dagster.config.column_types import ColumnType
 
