@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rivet_dagster.destinations.base import Destination, PartInfo
+
 if TYPE_CHECKING:  # annotations only: loading Dagster definitions must not import pyarrow
     import pyarrow as pa
-
-from rivet_dagster.destinations.base import Destination, PartInfo
 
 MANIFEST = "manifest.json"
 SUCCESS = "_SUCCESS"

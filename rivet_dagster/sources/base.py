@@ -12,10 +12,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from rivet_dagster.config.column_types import ColumnType
+
 if TYPE_CHECKING:  # annotations only: loading Dagster definitions must not import pyarrow
     import pyarrow as pa
-
-from rivet_dagster.config.column_types import ColumnType
 
 
 @dataclass(frozen=True)
