@@ -76,6 +76,9 @@ class HashingSink:
         self._size += view.nbytes
         return view.nbytes
 
+    def write_owned(self, data: Any) -> int:
+        return self.write(data)
+
     def tell(self) -> int:
         return self._size
 
@@ -108,6 +111,11 @@ class BinarySink(Protocol):
     `PartFile` (its own thread writes the bytes to disk, with O_DIRECT where it can)."""
 
     def write(self, data: Any) -> int: ...
+
+    def write_owned(self, data: Any) -> int:
+        """`write` for a buffer the writer never changes afterwards: a sink may keep it
+        instead of copying it (the part file's thread copies it where it writes from)."""
+        ...
 
     def tell(self) -> int: ...
 

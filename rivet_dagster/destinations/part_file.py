@@ -109,18 +109,25 @@ class PartFile:
     # -- the file object the format writer writes to -----------------------------------------
 
     def write(self, data: Any) -> int:
+        if not isinstance(data, bytes) and not self._aborted:
+            data = bytes(data)  # pyarrow hands over fresh bytes; others may reuse theirs
+        return self.write_owned(data)
+
+    def write_owned(self, data: Any) -> int:
+        """`write` for a buffer its writer hands over for good (never changed afterwards): it
+        is queued as it is, and the copy into the aligned buffer happens on this file's
+        thread, not the caller's."""
         if self._aborted:  # an aborted format writer's footer, written when it is collected
-            return len(data)
+            return memoryview(data).nbytes
         if self._error is not None:
             raise self._error
-        if not isinstance(data, bytes):  # pyarrow hands over fresh bytes; others may reuse theirs
-            data = bytes(data)
         self._pending.append(data)
-        self._pending_bytes += len(data)
-        self._pos += len(data)
+        size = memoryview(data).nbytes
+        self._pending_bytes += size
+        self._pos += size
         if self._pending_bytes >= CHUNK:
             self._hand_over()
-        return len(data)
+        return size
 
     def tell(self) -> int:
         return self._pos

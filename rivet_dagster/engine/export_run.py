@@ -94,6 +94,30 @@ def copy_streams(export: ExportConfig, tuning: ResolvedTuning) -> int:
     return 2 if tuning.profile == "fast" else 1
 
 
+def encode_threads(export: ExportConfig, tuning: ResolvedTuning, cores: int | None = None) -> int:
+    """Parquet row groups encoded at once: `parquet.encode_threads` when set; else, on the fast
+    profile, 2 where at least 3 cores are usable and 1 otherwise; 1 on the other profiles.
+
+    Why not on two cores: the reader, its driver and usually the database share them, and
+    the export is then CPU-bound already: a second encoder measured no faster (MariaDB wide
+    rows -2 %, PostgreSQL wide rows +4 %) for +50-100 MB. With a core to spare, encoding (zstd
+    above all) is what an export of wide rows waits for: 300k rows of ~3.6 KB encode in 1.9 s
+    on one thread and 1.05 s on two. The throttled profiles keep their tighter memory."""
+    if export.parquet is not None and export.parquet.encode_threads:
+        return export.parquet.encode_threads
+    if tuning.profile != "fast":
+        return 1
+    return 2 if (cores if cores is not None else usable_cores()) >= 3 else 1
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask: a cpuset or taskset limits it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def run_export(
     export: ExportConfig,
     source: Source,
@@ -126,7 +150,7 @@ def _run_export(export: ExportConfig, source: Source, destination: Destination,
                 log: logging.Logger | Any) -> ExportResult:
     started = time.monotonic()
     prefer_returning_pool()
-    fmt = create_format(export)
+    fmt = create_format(export, encode_threads(export, tuning))
     rel_dir = f"{export.name}/{slot}"
     if destination.keeps_files:
         destination.remove_dir(rel_dir)  # leftovers of a crashed attempt of this same slot
@@ -145,7 +169,9 @@ def _run_export(export: ExportConfig, source: Source, destination: Destination,
     log.info(f"rivet: export '{export.name}' started: {source.engine} -> "
              f"{destination.uri(rel_dir)} ({fmt.name}, " + (
                  f"batches of ~{tuning.auto_batch_mb} MB" if tuning.auto_batch_mb
-                 else f"batch_size {stream.batch_size}") + f", {_reader_name(stream)})")
+                 else f"batch_size {stream.batch_size}") + f", {_reader_name(stream)}"
+             + (f", {fmt.encode_threads} encoding threads"
+                if getattr(fmt, "encode_threads", 1) > 1 else "") + ")")
     writer = _PartWriter(export, fmt, destination, rel_dir, schema)
     rows = batches = 0
     last_log = time.monotonic()

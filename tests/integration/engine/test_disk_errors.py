@@ -35,7 +35,7 @@ source: {{type: {engine}, url: "{url}", tuning: {{profile: fast}}}}
 exports:
   - name: big
     table: disk_errors_t
-    format: {fmt}
+    format: {fmt}{extra}
     destination: {{type: local, path: "{out}"}}
 """
 LIMIT = 6 << 20  # bytes any file of the export process may hold
@@ -48,11 +48,11 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
 
 
-def _run(tmp_path: Path, name: str, engine: str, url: str, fmt: str,
-         limited: bool) -> tuple[int, dict, Path]:
+def _run(tmp_path: Path, name: str, engine: str, url: str, fmt: str, limited: bool,
+         extra: str = "") -> tuple[int, dict, Path]:
     out = tmp_path / name
     config = tmp_path / f"{name}.yaml"
-    config.write_text(CONFIG.format(engine=engine, url=url, fmt=fmt, out=out))
+    config.write_text(CONFIG.format(engine=engine, url=url, fmt=fmt, out=out, extra=extra))
     proc = subprocess.run([sys.executable, "-c", SCRIPT.format(root=ROOT), str(config)],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           preexec_fn=_limited if limited else None)
@@ -60,9 +60,11 @@ def _run(tmp_path: Path, name: str, engine: str, url: str, fmt: str,
     return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1]), out
 
 
-@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("fmt,extra", [("parquet", ""), ("csv", ""),
+                                       ("parquet", "\n    parquet: {encode_threads: 3}")],
+                         ids=["parquet", "csv", "parquet-threads"])
 def test_a_part_too_large_for_the_system_is_one_clear_error_and_leaves_nothing(
-        engine_url, tmp_path, fmt):
+        engine_url, tmp_path, fmt, extra):
     engine, url = engine_url
     if engine == "postgres":
         pg_execute(url, "DROP TABLE IF EXISTS disk_errors_t")
@@ -73,11 +75,11 @@ def test_a_part_too_large_for_the_system_is_one_clear_error_and_leaves_nothing(
         mysql_execute(url, "DROP TABLE IF EXISTS disk_errors_t", """CREATE TABLE disk_errors_t AS
             SELECT seq AS id, CONCAT({}) AS body FROM seq_1_to_60000""".format(
             ", ".join(f"MD5(seq * {k})" for k in PRIMES)))
-    code, result, out = _run(tmp_path, "unlimited", engine, url, fmt, limited=False)
+    code, result, out = _run(tmp_path, "unlimited", engine, url, fmt, False, extra)
     assert code == 0 and result == {"rows": 60000}  # the same export fits without the limit
     assert sum(f.stat().st_size for f in out.rglob("part-*")) > LIMIT
 
-    code, failed, out = _run(tmp_path, "limited", engine, url, fmt, limited=True)
+    code, failed, out = _run(tmp_path, "limited", engine, url, fmt, True, extra)
     assert code == 1, failed
     assert failed["type"] == "RivetDestinationError"
     assert (failed["export"], failed["field"]) == ("big", "destination")

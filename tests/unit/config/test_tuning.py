@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rivet_dagster.config import SourceConfig, TuningConfig, parse_config, resolve_tuning
-from rivet_dagster.engine.export_run import build_request
+from rivet_dagster.engine.export_run import build_request, encode_threads
+from rivet_dagster.formats import DEFAULT_ROW_GROUP_MB, create_format
 
 # rivet-reference §6.1, copied as facts (fast / balanced / safe).
 TABLE_6_1 = {
@@ -166,3 +167,36 @@ def test_whole_table_reads_get_copy_streams_from_parallel_or_the_profile(
         "exports: [{name: q, query: 'SELECT * FROM t', format: parquet, "
         "destination: {type: local, path: out}}]\n", base_dir=tmp_path, environ={}).exports[0]
     assert build_request(query, resolve_tuning(config.source, query.tuning)).streams == 1
+
+
+@pytest.mark.parametrize(("tuning", "extra", "cores", "threads"), [
+    ("{profile: fast}", "", 4, 2),      # fast with a core to spare: a second encoder
+    ("{profile: fast}", "", 2, 1),      # two cores: reader, driver and database have them
+    ("{profile: balanced}", "", 8, 1),  # the throttled profiles keep their memory bound
+    ("{profile: safe}", "", 8, 1),
+    ("{profile: balanced}", ", parquet: {encode_threads: 3}", 2, 3),  # set wins both ways
+    ("{profile: fast}", ", parquet: {encode_threads: 1}", 8, 1),
+])
+def test_parquet_encode_threads_come_from_the_export_or_the_profile_and_cores(
+        tmp_path, tuning, extra, cores, threads):
+    config = parse_config(
+        f"source: {{type: postgres, url: 'postgresql://u@h/db', tuning: {tuning}}}\n"
+        f"exports: [{{name: e, table: t, format: parquet, destination: {{type: local, path: out}}"
+        f"{extra}}}]\n", base_dir=tmp_path, environ={})
+    export = config.exports[0]
+    tuned = resolve_tuning(config.source, export.tuning)
+    assert encode_threads(export, tuned, cores=cores) == threads
+    assert create_format(export, encode_threads(export, tuned, cores=cores)).encode_threads == threads
+
+
+def test_encode_threads_alone_keeps_the_default_row_groups(tmp_path):
+    # the `parquet:` block's sizing defaults (128 MB groups) apply when a sizing key is set,
+    # not when the block only asks for threads
+    def fmt(block: str):
+        return create_format(parse_config(
+            "source: {type: postgres, url: 'postgresql://u@h/db'}\n"
+            f"exports: [{{name: e, table: t, format: parquet, {block}"
+            "destination: {type: local, path: out}}]\n", base_dir=tmp_path, environ={}).exports[0])
+    assert fmt("").row_group_bytes == DEFAULT_ROW_GROUP_MB << 20
+    assert fmt("parquet: {encode_threads: 2}, ").row_group_bytes == DEFAULT_ROW_GROUP_MB << 20
+    assert fmt("parquet: {target_row_group_mb: 32}, ").row_group_bytes == 32 << 20
