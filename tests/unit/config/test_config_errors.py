@@ -96,6 +96,10 @@ CASES: dict[str, tuple[dict, dict, dict, list[str]]] = {
                         [ORDERS, "field 'columns'", "unknown column type 'geometry'"]),
     "parquet_fixed_rows_without_rows": ({}, {"parquet": {"row_group_strategy": "fixed_rows"}}, {},
                                         [ORDERS, "field 'parquet.row_group_rows'"]),
+    "parquet_encode_threads_zero": ({}, {"parquet": {"encode_threads": 0}}, {},
+                                    [ORDERS, "field 'parquet.encode_threads'", "1"]),
+    "parquet_encode_threads_word": ({}, {"parquet": {"encode_threads": "many"}}, {},
+                                    [ORDERS, "field 'parquet.encode_threads'"]),
     # mode-specific keys
     "incremental_without_cursor": ({}, {"mode": "incremental"}, {},
                                    [ORDERS, "field 'cursor_column'", "needs cursor_column"]),
