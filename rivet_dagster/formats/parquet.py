@@ -66,7 +66,7 @@ class ParquetFormatWriter:
         self._written = 0
         # the threaded path: groups being encoded, in order, and what is already in the part
         self._pool: ThreadPoolExecutor | None = None
-        self._encoding: deque[tuple[Future[tuple[pa.Buffer, EncodedFile]], int, int]] = deque()
+        self._encoding: deque[tuple[Future[EncodedFile], int, int]] = deque()
         self._encoding_bytes = 0
         self._first: EncodedFile | None = None
         self._groups: list[bytes] = []
@@ -116,26 +116,25 @@ class ParquetFormatWriter:
             self._writer = pq.ParquetWriter(self._sink, self._schema, **self._options())
         return self._writer
 
-    def _encode(self, table: pa.Table) -> tuple[pa.Buffer, EncodedFile]:
+    def _encode(self, table: pa.Table) -> EncodedFile:
         """On a worker thread: the group as a one-row-group Parquet file in memory."""
         stream = pa.BufferOutputStream()
         with pq.ParquetWriter(stream, self._schema, **self._options()) as writer:
             writer.write_table(table, row_group_size=table.num_rows)
-        buffer = stream.getvalue()
-        return buffer, EncodedFile.parse(buffer)
+        return EncodedFile.parse(stream.getvalue())
 
     def _append_oldest(self) -> None:
         future, rows, nbytes = self._encoding.popleft()
         self._encoding_bytes -= nbytes
-        buffer, encoded = future.result()
+        encoded = future.result()
         if self._first is None:
             self._first = encoded
             self._sink.write(MAGIC)
             self._written = len(MAGIC)
         self._groups += moved_row_groups(encoded, self._written, len(self._groups))
-        chunks = buffer.slice(len(MAGIC), encoded.chunks_end - len(MAGIC))
-        getattr(self._sink, "write_owned", self._sink.write)(chunks)  # a BinarySink has it
-        self._written += chunks.size
+        # a view of pyarrow's immutable buffer, which the view keeps alive: handed over as is
+        getattr(self._sink, "write_owned", self._sink.write)(encoded.chunks)  # BinarySinks have it
+        self._written += len(encoded.chunks)
         self._rows_out += rows
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ refuses them with `UnsupportedFooter` (the writer never asks for them).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 MAGIC = b"PAR1"
@@ -82,13 +83,14 @@ class _Walk:
         n = self.varint()
         return (n >> 1) ^ -(n & 1)
 
-    def field(self, last: int) -> tuple[int, int] | None:
-        """The next field's (id, type), or None at the struct's end."""
-        head = self.byte()
-        if head == 0:
-            return None
-        delta = head >> 4
-        return (last + delta if delta else self.zigzag()), head & 0x0F
+    def fields(self) -> Iterator[tuple[int, int]]:
+        """The (id, type) of each field of the struct the cursor is at, up to its end; the
+        caller reads or skips each field's value before asking for the next."""
+        last = 0
+        while head := self.byte():
+            delta = head >> 4
+            last = last + delta if delta else self.zigzag()
+            yield last, head & 0x0F
 
     def list_head(self) -> tuple[int, int]:
         head = self.byte()
@@ -120,10 +122,8 @@ class _Walk:
                     self.skip(kinds >> 4, in_field=False)
                     self.skip(kinds & 0x0F, in_field=False)
         elif ctype == STRUCT:
-            last = 0
-            while (field := self.field(last)) is not None:
-                self.skip(field[1])
-                last = field[0]
+            for _fid, ftype in self.fields():
+                self.skip(ftype)
         else:
             raise ValueError(f"unknown Thrift compact type {ctype} in a Parquet footer")
         if self.pos > len(self.data):
@@ -145,18 +145,13 @@ class RowGroupSpan:
 
 
 def _column_chunk(walk: _Walk, patches: list[tuple[int, int, int, int]]) -> None:
-    last, has_meta = 0, False
-    while (field := walk.field(last)) is not None:
-        fid, ctype = field
-        last = fid
+    has_meta = False
+    for fid, ctype in walk.fields():
         if fid == CC_FILE_OFFSET and ctype == I64:
             walk.patch(OFFSET, patches)
         elif fid == CC_META and ctype == STRUCT:
             has_meta = True
-            meta_last = 0
-            while (meta := walk.field(meta_last)) is not None:
-                mid, mtype = meta
-                meta_last = mid
+            for mid, mtype in walk.fields():
                 if mid in CMD_OFFSETS and mtype == I64:
                     walk.patch(OFFSET, patches)
                 elif mid == CMD_BLOOM_FILTER:
@@ -173,10 +168,7 @@ def _column_chunk(walk: _Walk, patches: list[tuple[int, int, int, int]]) -> None
 
 def _row_group(walk: _Walk) -> RowGroupSpan:
     start, patches = walk.pos, []
-    last = 0
-    while (field := walk.field(last)) is not None:
-        fid, ctype = field
-        last = fid
+    for fid, ctype in walk.fields():
         if fid == RG_COLUMNS and ctype == LIST:
             size, _elem = walk.list_head()
             for _ in range(size):
@@ -211,12 +203,10 @@ class EncodedFile:
         length = struct.unpack("<I", view[-8:-4])[0]
         start = len(view) - 8 - length
         footer = bytes(view[start:len(view) - 8])
-        walk, last = _Walk(footer), 0
+        walk = _Walk(footer)
         rows_span = groups_span = (-1, -1)
         groups: list[RowGroupSpan] = []
-        while (field := walk.field(last)) is not None:
-            fid, ctype = field
-            last = fid
+        for fid, ctype in walk.fields():
             begin = walk.pos
             if fid == FMD_ROW_GROUPS and ctype == LIST:
                 size, _elem = walk.list_head()
