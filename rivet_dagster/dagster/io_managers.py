@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from rivet_dagster.config.destination import DestinationConfig
+from rivet_dagster.config.destination import (
+    DestinationConfig, LocalDestinationConfig, StdoutDestinationConfig,
+)
 from rivet_dagster.dagster.metadata import latest_metadata
-from rivet_dagster.destinations import Destination, create_destination, expand_placeholders
+from rivet_dagster.destinations import Destination, create_destination
 from rivet_dagster.destinations.manifest import SUCCESS, Manifest, success_body
 from rivet_dagster.errors import RivetDestinationError
 
@@ -95,9 +97,8 @@ class RivetLocalIOManager(RivetIOManagerBase):
     def destination_for(self, config: DestinationConfig, export: str,
                         run_id: str | None = None) -> Destination:
         if self.base_path:
-            from rivet_dagster.destinations.local import LocalDestination
-            return LocalDestination(expand_placeholders(self.base_path, export, run_id))
-        if config.type != "local":
+            config = LocalDestinationConfig(type="local", path=self.base_path)
+        elif config.type != "local":
             raise RivetDestinationError(
                 f"RivetLocalIOManager cannot write a '{config.type}' destination without base_path",
                 export=export, field="destination.type")
@@ -114,8 +115,7 @@ class RivetStdoutIOManager(RivetIOManagerBase):
 
     def destination_for(self, config: DestinationConfig, export: str,
                         run_id: str | None = None) -> Destination:
-        from rivet_dagster.destinations.stdout import StdoutDestination
-        return StdoutDestination()
+        return create_destination(StdoutDestinationConfig(type="stdout"), export, run_id)
 
     def load_input(self, context: dg.InputContext) -> ds.Dataset:
         raise RivetDestinationError(
