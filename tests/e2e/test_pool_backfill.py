@@ -28,6 +28,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop(server: subprocess.Popen) -> None:
+    """Stop `dagster dev` and everything it started. Its shutdown takes about a second, but
+    once in CI every process was still up minutes after SIGTERM although all runs had
+    succeeded. By then every run is over and the connection sampler has stopped, so a hung
+    shutdown is killed rather than failing the test."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+
+
 def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
@@ -118,8 +131,7 @@ exports:
         assert len(done) >= PARTITIONS, f"only {len(done)} runs succeeded"
     finally:
         sampler.stop.set()
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        _stop(server)
     histogram = {n: sampler.samples.count(n) for n in set(sampler.samples)}
     assert max(sampler.samples) == 2, histogram  # two at a time, never more
     materialized = list((tmp_path / "out" / "pool_t").iterdir())
